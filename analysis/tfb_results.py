@@ -1,0 +1,217 @@
+"""results.json in the TechEmpower (TFB) format (benchmark-rules.md section 5), built from the tidy frame.
+
+Test type names follow TFB, since its visualizer looks them up by name: the lab's ``queries``, ``fortunes``
+and ``updates`` are ``query``, ``fortune`` and ``update`` in rawData, succeeded, failed and verify.
+
+rawData[type][framework] holds one object per level of the type, in level order (the configured levels of
+run.json, plus any other level found in the data); a level without data is an empty object, so positions
+stay aligned with concurrencyLevels / pipelineConcurrencyLevels / queryIntervals. Each object describes ONE
+real repeat: the repeat whose total requests is the median of the level's repeats (the lower median for an
+even count), so its strings, counts and times all come from the same measurement. Within that repeat,
+requests and error counts are summed over clients, startTime/endTime (epoch seconds, like TFB's) span all
+clients, and the latency strings are the worst client's (highest latencyAvg), as wrk printed them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pandas as pd
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "tfb-results.schema.json"
+TFB_TYPES = ("json", "db", "query", "fortune", "update", "plaintext", "cached_query")
+LAB_TO_TFB_TYPE = {"queries": "query", "fortunes": "fortune", "updates": "update"}
+TEST_METADATA_FIELDS = (
+    "name",
+    "display_name",
+    "framework",
+    "language",
+    "orm",
+    "platform",
+    "webserver",
+    "database",
+    "os",
+    "database_os",
+    "approach",
+    "classification",
+    "notes",
+    "versus",
+    "tags",
+)
+_ERROR_KEYS = {
+    "non2xx": "5xx",
+    "errors_connect": "connect",
+    "errors_read": "read",
+    "errors_write": "write",
+    "errors_timeout": "timeout",
+}
+_UUID_NAMESPACE = uuid.UUID("4f2b8d52-3f7e-4d55-9a0c-6c1d3b7e2a10")
+
+
+def tfb_type(test_type: str) -> str:
+    """The TFB name of a lab test type."""
+    return LAB_TO_TFB_TYPE.get(test_type, test_type)
+
+
+def levels_key(test_type: str) -> str:
+    """Which run.json list holds the levels of a lab test type."""
+    if tfb_type(test_type) in ("query", "update"):
+        return "query_levels"
+    if test_type == "plaintext":
+        return "pipeline_concurrency_levels"
+    return "concurrency_levels"
+
+
+def _median_repeat(level_rows: pd.DataFrame) -> int:
+    """The repeat whose total requests (over clients) is the median; the lower one for an even count."""
+    totals = level_rows.groupby("repeat", as_index=False)["totalRequests"].sum()
+    ordered = sorted(zip(totals["totalRequests"].tolist(), totals["repeat"].tolist(), strict=True))
+    return int(ordered[(len(ordered) - 1) // 2][1])
+
+
+def _level_object(level_rows: pd.DataFrame) -> dict[str, Any]:
+    rows = level_rows[level_rows["repeat"] == _median_repeat(level_rows)]
+    worst = rows.sort_values(["latencyAvg_ms", "client"], ascending=[False, True], na_position="last").iloc[0]
+    obj: dict[str, Any] = {
+        "latencyAvg": str(worst["latencyAvg"]),
+        "latencyStdev": str(worst["latencyStdev"]),
+        "latencyMax": str(worst["latencyMax"]),
+        "totalRequests": int(rows["totalRequests"].sum()),
+        "startTime": int(rows["start_ms"].min()) // 1000,
+        "endTime": int(rows["end_ms"].max()) // 1000,
+    }
+    for column, key in _ERROR_KEYS.items():
+        count = int(rows[column].sum())
+        if count:
+            obj[key] = count
+    return obj
+
+
+def _raw_data(tidy: pd.DataFrame, run: Mapping[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    raw: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in TFB_TYPES}
+    for (test_type, framework), rows in tidy.groupby(["test_type", "framework"], sort=True):
+        configured = [int(level) for level in run.get(levels_key(str(test_type))) or []]
+        seen = [int(level) for level in rows["level"].tolist()]
+        levels = configured + sorted(set(seen) - set(configured))
+        by_level = {level: rows[rows["level"] == level] for level in set(seen)}
+        raw.setdefault(tfb_type(str(test_type)), {})[str(framework)] = [
+            _level_object(by_level[level]) if level in by_level else {} for level in levels
+        ]
+    return raw
+
+
+def _status_by_type(
+    tidy: pd.DataFrame, run: Mapping[str, Any], frameworks: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    succeeded: dict[str, list[str]] = {t: [] for t in TFB_TYPES}
+    failed: dict[str, list[str]] = {t: [] for t in TFB_TYPES}
+    totals = tidy.groupby(["test_type", "framework"], as_index=False)["totalRequests"].sum()
+    measured = {
+        (str(row.test_type), str(row.framework))
+        for row in totals.itertuples(index=False)
+        if row.totalRequests > 0
+    }
+    test_types = list(run.get("test_types") or sorted(set(tidy["test_type"])))
+    names = list(run.get("frameworks") or sorted(set(tidy["framework"]) | set(frameworks)))
+    for test_type in test_types:
+        for framework in names:
+            target = succeeded if (test_type, framework) in measured else failed
+            target.setdefault(tfb_type(test_type), []).append(framework)
+    return succeeded, failed
+
+
+def _completed(
+    tidy: pd.DataFrame, names: Sequence[str], frameworks: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    completed: dict[str, str] = {}
+    for framework in names:
+        info = frameworks.get(framework, {})
+        ends = tidy.loc[tidy["framework"] == framework, "end_ms"]
+        if info.get("status") == "failed" or ends.empty:
+            completed[framework] = str(info.get("reason") or "failed: no benchmark data")
+        else:
+            completed[framework] = time.strftime("%Y%m%d%H%M%S", time.gmtime(int(ends.max()) / 1000))
+    return completed
+
+
+def _test_metadata(names: Sequence[str], frameworks: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    entries = []
+    for framework in names:
+        metadata = dict(frameworks.get(framework, {}).get("metadata") or {})
+        for field in TEST_METADATA_FIELDS:
+            metadata.setdefault(field, [] if field == "tags" else "")
+        if not metadata["name"]:
+            metadata["name"] = framework
+        if not metadata["framework"]:
+            metadata["framework"] = framework
+        entries.append(metadata)
+    return entries
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value)
+
+
+def build_tfb_results(
+    tidy: pd.DataFrame, run: Mapping[str, Any], frameworks: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The results.json object. ``completionTime`` is null when run.json has no end_ms (interrupted run)."""
+    run_id = str(run.get("run_id") or (tidy["run_id"].iloc[0] if len(tidy) else ""))
+    names = [str(f) for f in run.get("frameworks") or sorted(set(tidy["framework"]) | set(frameworks))]
+    start_ms = run.get("start_ms")
+    if start_ms is None and len(tidy):
+        start_ms = int(tidy["start_ms"].min())
+    succeeded, failed = _status_by_type(tidy, run, frameworks)
+    commit = run.get("git_commit")
+    return {
+        "uuid": str(uuid.uuid5(_UUID_NAMESPACE, run_id)),
+        "name": str(run.get("name") or run_id),
+        "environmentDescription": str(run.get("environment_description") or ""),
+        "git": None
+        if not commit
+        else {
+            "commitId": str(commit),
+            "repositoryUrl": str(run.get("git_repository_url") or ""),
+            "branchName": str(run.get("git_branch") or ""),
+        },
+        "startTime": _int_or_none(start_ms),
+        "completionTime": _int_or_none(run.get("end_ms")),
+        "duration": _int_or_none(run.get("duration_s")),
+        "concurrencyLevels": [int(x) for x in run.get("concurrency_levels") or []],
+        "pipelineConcurrencyLevels": [int(x) for x in run.get("pipeline_concurrency_levels") or []],
+        "queryIntervals": [int(x) for x in run.get("query_levels") or []],
+        "cachedQueryIntervals": [],
+        "frameworks": names,
+        "rawData": _raw_data(tidy, run),
+        "completed": _completed(tidy, names, frameworks),
+        "succeeded": succeeded,
+        "failed": failed,
+        "verify": {
+            name: {
+                tfb_type(t): str(grade) for t, grade in (frameworks.get(name, {}).get("verify") or {}).items()
+            }
+            for name in names
+        },
+        "testMetadata": _test_metadata(names, frameworks),
+    }
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+def validate_tfb_results(results: Mapping[str, Any]) -> None:
+    """Raise jsonschema.ValidationError when results does not match schemas/tfb-results.schema.json."""
+    jsonschema.validate(instance=results, schema=load_schema())

@@ -1,0 +1,178 @@
+"""The tidy frame: one row per framework x test_type x level x repeat x client, measured points only.
+
+Every output of the analysis (tidy.csv, summary.csv, the tables, results.json) is a view of this frame.
+Only points with ``phase == "level"`` are rows (primer and warm-up runs are not measurements).
+
+Columns
+  identity      run_id, framework, test_type, level (the sweep variable: connections, or queries per
+                request for queries/updates), concurrency (this client's connections), pipeline (requests
+                per send), queries (empty outside queries/updates), repeat, client, threads, url,
+                source (the point's path in the run directory, without suffix)
+  time          duration_s (CONFIGURED duration), start_ms, end_ms (epoch ms, from the meta file),
+                wrk_duration_s (how long wrk really ran)
+  throughput    totalRequests (completed responses, timed-out ones included), requestsPerSecond =
+                totalRequests / configured duration_s (benchmark-rules.md section 4), bytes
+  latency       latencyAvg_ms, latencyStdev_ms, latencyMax_ms and p50_ms, p75_ms, p90_ms, p99_ms, p999_ms
+                (99.9 %), p9999_ms (99.99 %), all from report.lua's JSON; latencyAvg, latencyStdev,
+                latencyMax: the strings as wrk printed them (e.g. "1.23ms"; results.json wants them)
+  errors        errors_connect, errors_read, errors_write, errors_timeout (socket errors), non2xx (wrk's
+                "Non-2xx or 3xx responses", status > 399), has_errors (any of them non-zero)
+
+Blank (NaN) numeric latency means "no per-request latency exists", in two cases:
+  - pipelined points (pipeline > 1): wrk records one latency sample per batch of pipelined requests, so its
+    figures are not per-request latencies. The wrk strings are kept (TFB reports them the same way).
+  - points where wrk recorded no latency sample at all: no response arrived (totalRequests == 0), or every
+    response came after --timeout (totalRequests == errors_timeout). wrk prints 0.00us there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from analysis.raw_files import RawPoint
+
+PERCENTILE_COLUMNS = {
+    "50": "p50_ms",
+    "75": "p75_ms",
+    "90": "p90_ms",
+    "99": "p99_ms",
+    "99.9": "p999_ms",
+    "99.99": "p9999_ms",
+}
+ERROR_COLUMNS = ("errors_connect", "errors_read", "errors_write", "errors_timeout", "non2xx")
+LATENCY_MS_COLUMNS = ("latencyAvg_ms", "latencyStdev_ms", "latencyMax_ms", *PERCENTILE_COLUMNS.values())
+
+TIDY_COLUMNS = (
+    "run_id",
+    "framework",
+    "test_type",
+    "level",
+    "concurrency",
+    "pipeline",
+    "queries",
+    "repeat",
+    "client",
+    "threads",
+    "url",
+    "duration_s",
+    "start_ms",
+    "end_ms",
+    "wrk_duration_s",
+    "totalRequests",
+    "requestsPerSecond",
+    "latencyAvg_ms",
+    "latencyStdev_ms",
+    "latencyMax_ms",
+    "latencyAvg",
+    "latencyStdev",
+    "latencyMax",
+    *PERCENTILE_COLUMNS.values(),
+    *ERROR_COLUMNS,
+    "has_errors",
+    "bytes",
+    "source",
+)
+SORT_KEYS = ["framework", "test_type", "level", "repeat", "client"]
+_DTYPES = {
+    "level": "int64",
+    "concurrency": "int64",
+    "pipeline": "int64",
+    "queries": "Int64",
+    "repeat": "int64",
+    "threads": "Int64",
+    "duration_s": "float64",
+    "start_ms": "int64",
+    "end_ms": "int64",
+    "totalRequests": "int64",
+    "bytes": "int64",
+    "has_errors": "bool",
+    **dict.fromkeys(ERROR_COLUMNS, "int64"),
+}
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _row(point: RawPoint, default_run_id: str | None) -> dict[str, Any]:
+    meta, report, text = point.meta, point.report, point.text
+    pipeline = int(meta.get("pipeline") or 1)
+    duration_s = float(meta["duration_s"])
+    requests = report.requests
+    errors = {
+        "errors_connect": report.errors_connect,
+        "errors_read": report.errors_read,
+        "errors_write": report.errors_write,
+        "errors_timeout": report.errors_timeout,
+        "non2xx": report.errors_status,
+    }
+    no_samples = requests - report.errors_timeout <= 0
+    per_request_latency = pipeline == 1 and not no_samples
+
+    def latency_ms(micros: float) -> float:
+        return micros / 1000.0 if per_request_latency else math.nan
+
+    row: dict[str, Any] = {
+        "run_id": meta.get("run_id") or default_run_id,
+        "framework": meta["framework"],
+        "test_type": meta["test_type"],
+        "level": int(meta["level"]),
+        "concurrency": int(meta.get("concurrency") or text.connections or 0),
+        "pipeline": pipeline,
+        "queries": _int_or_none(meta.get("queries")),
+        "repeat": int(meta["repeat"]),
+        "client": str(meta["client"]),
+        "threads": _int_or_none(meta.get("threads", text.threads)),
+        "url": meta.get("url") or text.url,
+        "duration_s": duration_s,
+        "start_ms": int(meta["start_ms"]),
+        "end_ms": int(meta["end_ms"]),
+        "wrk_duration_s": report.duration_us / 1e6,
+        "totalRequests": requests,
+        "requestsPerSecond": requests / duration_s if duration_s > 0 else math.nan,
+        "latencyAvg_ms": latency_ms(report.latency_mean_us),
+        "latencyStdev_ms": latency_ms(report.latency_stdev_us),
+        "latencyMax_ms": latency_ms(report.latency_max_us),
+        "latencyAvg": text.latency_avg_str,
+        "latencyStdev": text.latency_stdev_str,
+        "latencyMax": text.latency_max_str,
+        **{column: latency_ms(report.percentiles_us[p]) for p, column in PERCENTILE_COLUMNS.items()},
+        **errors,
+        "has_errors": any(errors.values()),
+        "bytes": report.bytes,
+        "source": point.stem,
+    }
+    return row
+
+
+def build_tidy(points: Iterable[RawPoint], run_id: str | None = None) -> pd.DataFrame:
+    """The tidy frame (columns: TIDY_COLUMNS), sorted by framework, test_type, level, repeat, client.
+
+    run_id fills rows whose meta has none. Points whose phase is not "level", or without level, are left out.
+    """
+    rows = [
+        _row(p, run_id) for p in points if p.meta.get("phase") == "level" and p.meta.get("level") is not None
+    ]
+    frame = pd.DataFrame.from_records(rows, columns=list(TIDY_COLUMNS))
+    frame = frame.astype(_DTYPES)
+    return frame.sort_values(SORT_KEYS, kind="stable").reset_index(drop=True)
+
+
+def error_warnings(tidy: pd.DataFrame) -> list[str]:
+    """One line per point with errors, e.g. "pyfix/json level 16 repeat 1 client localhost: read=9872"."""
+    lines = []
+    for row in tidy[tidy["has_errors"]].itertuples(index=False):
+        counts = " ".join(
+            f"{column.removeprefix('errors_')}={getattr(row, column)}"
+            for column in ERROR_COLUMNS
+            if getattr(row, column)
+        )
+        lines.append(
+            f"{row.framework}/{row.test_type} level {row.level} repeat {row.repeat} client {row.client}: "
+            f"errors {counts}"
+        )
+    return lines

@@ -1,0 +1,94 @@
+"""Helpers shared by every app in apps/: configuration from the environment and the benchmark rules.
+
+Plain module with no dependencies. The app server role copies it next to each app (or the app server gets
+``--pythonpath apps/_common``); every app imports it as ``labapp_common``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+MAX_ID = 10000
+MAX_QUERIES = 500
+EXTRA_FORTUNE = (0, "Additional fortune added at request time.")
+DB_MODES = ("raw", "orm")
+
+# ASCII digits only: int() alone would also accept fullwidth digits, "1_0" and surrounding spaces.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True)
+class DbConfig:
+    host: str
+    port: int
+    name: str
+    user: str
+    password: str | None
+    pool_size: int
+    mode: str
+
+
+def db_config_from_env(environ: Mapping[str, str] = os.environ) -> DbConfig:
+    """Read the LAB_DB_* variables once, at startup (the password from LAB_DB_PASSWORD_FILE)."""
+    password = None
+    password_file = environ.get("LAB_DB_PASSWORD_FILE", "")
+    if password_file:
+        with open(password_file, encoding="utf-8") as f:
+            password = f.read().strip()
+    mode = environ.get("LAB_DB_MODE", "raw")
+    if mode not in DB_MODES:
+        raise ValueError(f"LAB_DB_MODE must be one of {DB_MODES}, not {mode!r}")
+    pool_size = int(environ.get("LAB_DB_POOL_SIZE", "8"))
+    if pool_size < 1:
+        raise ValueError(f"LAB_DB_POOL_SIZE must be >= 1, not {pool_size}")
+    return DbConfig(
+        host=environ.get("LAB_DB_HOST", "127.0.0.1"),
+        port=int(environ.get("LAB_DB_PORT", "5432")),
+        name=environ.get("LAB_DB_NAME", "hello_world"),
+        user=environ.get("LAB_DB_USER", "benchmarkdbuser"),
+        password=password,
+        pool_size=pool_size,
+        mode=mode,
+    )
+
+
+def queries_param(raw: str | None) -> int:
+    """The `queries` rule: missing, empty, not an integer or < 1 -> 1; > 500 -> 500. Never raises."""
+    if not raw or not _INTEGER.fullmatch(raw):
+        return 1
+    try:
+        n = int(raw)
+    except ValueError:  # more digits than int() accepts: a huge number
+        n = -1 if raw.startswith("-") else MAX_QUERIES
+    return min(max(n, 1), MAX_QUERIES)
+
+
+def random_id() -> int:
+    return random.randint(1, MAX_ID)
+
+
+def random_ids(n: int) -> list[int]:
+    """n ids for /queries (repeats allowed, like independent requests)."""
+    return [random.randint(1, MAX_ID) for _ in range(n)]
+
+
+def distinct_random_ids(n: int) -> list[int]:
+    """n distinct ids for /updates, sorted so that concurrent updates lock rows in the same order."""
+    return sorted(random.sample(range(1, MAX_ID + 1), n))
+
+
+def new_random_number(old: int) -> int:
+    """A random number in 1..10000 that differs from `old`."""
+    new = random.randint(1, MAX_ID - 1)
+    return new + 1 if new >= old else new
+
+
+def sorted_fortunes(rows: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The rows read from the database plus the request-time fortune, sorted by message."""
+    fortunes = [*rows, EXTRA_FORTUNE]
+    fortunes.sort(key=lambda f: f[1])
+    return fortunes

@@ -1,0 +1,98 @@
+"""Crax app: the six benchmark routes (see apps/README.md). Raw mode only (lab.yml db_modes).
+
+Run: gunicorn --no-control-socket -k uvicorn_worker.UvicornWorker --chdir apps/crax \
+     --pythonpath apps/_common app:app
+
+This module is also the Crax settings module (Crax(settings=__name__) reads URL_PATTERNS from it). Crax's
+ORM needs SQLAlchemy 1.x, so the database goes through asyncpg directly. Handlers are coroutine functions
+(Crax calls them as handler(request, scope, receive, send)) answering with Crax response types.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import db_raw as db
+import jinja2
+import labapp_common as common
+import orjson
+from crax import Crax
+from crax.response_types import BaseResponse
+from crax.urls import Route, Url
+
+CONFIG = common.db_config_from_env()
+if CONFIG.mode != "raw":
+    raise SystemExit(f"crax supports LAB_DB_MODE=raw only, not {CONFIG.mode!r} (see apps/crax/lab.yml)")
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+)
+FORTUNES_TEMPLATE = TEMPLATES.get_template("fortunes.html")
+HELLO = b"Hello, World!"
+
+
+class JSONResponse(BaseResponse):  # type: ignore[misc]
+    content_type = "application/json"  # crax appends "; charset=utf-8"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class PlainTextResponse(BaseResponse):  # type: ignore[misc]
+    content_type = "text/plain"
+
+
+class HTMLResponse(BaseResponse):  # type: ignore[misc]
+    content_type = "text/html"
+
+
+async def json_handler(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    await JSONResponse(request, {"message": "Hello, World!"})(scope, receive, send)
+
+
+async def plaintext(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    await PlainTextResponse(request, HELLO)(scope, receive, send)
+
+
+async def single_query(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    await JSONResponse(request, await db.random_world())(scope, receive, send)
+
+
+def _queries(request: Any) -> int:
+    # Crax parses the query string with urllib.parse.parse_qs: {name: [values]}, blank values dropped.
+    return common.queries_param(request.query.get("queries", [None])[0])
+
+
+async def multiple_queries(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    await JSONResponse(request, await db.random_worlds(_queries(request)))(scope, receive, send)
+
+
+async def fortunes(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    rows = common.sorted_fortunes(await db.fortunes())
+    await HTMLResponse(request, FORTUNES_TEMPLATE.render(fortunes=rows))(scope, receive, send)
+
+
+async def updates(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    await JSONResponse(request, await db.update_worlds(_queries(request)))(scope, receive, send)
+
+
+URL_PATTERNS = [
+    Route(Url("/json"), json_handler),
+    Route(Url("/plaintext"), plaintext),
+    Route(Url("/db"), single_query),
+    Route(Url("/queries"), multiple_queries),
+    Route(Url("/fortunes"), fortunes),
+    Route(Url("/updates"), updates),
+]
+# No STATIC_DIRS here on purpose: Crax appends to that list on every request.
+MIDDLEWARE: list[str] = []
+ALLOWED_HOSTS = ["*"]
+
+
+async def open_pool() -> None:
+    """One pool per worker process, opened on the ASGI lifespan startup (Crax has no shutdown hook)."""
+    await db.open_pool(CONFIG)
+
+
+app = Crax(settings=__name__, on_startup=open_pool)

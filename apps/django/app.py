@@ -1,0 +1,101 @@
+"""Django app in one module: settings, the six benchmark routes and the WSGI callable (see apps/README.md).
+
+Run: gunicorn --no-control-socket -k gthread --threads 8 --chdir apps/django \
+     --pythonpath apps/_common app:app
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import django
+import labapp_common as common
+import orjson
+from django.conf import settings
+
+CONFIG = common.db_config_from_env()
+
+settings.configure(
+    DEBUG=False,
+    SECRET_KEY=secrets.token_urlsafe(32),  # nothing is signed: no sessions, no CSRF
+    ALLOWED_HOSTS=["*"],
+    ROOT_URLCONF=__name__,
+    INSTALLED_APPS=[],
+    MIDDLEWARE=[],
+    USE_TZ=False,
+    DATABASES={
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",  # psycopg 3
+            "HOST": CONFIG.host,
+            "PORT": CONFIG.port,
+            "NAME": CONFIG.name,
+            "USER": CONFIG.user,
+            "PASSWORD": CONFIG.password or "",
+            "CONN_MAX_AGE": None,  # persistent: one connection per worker thread, kept open
+            # Raw mode binds parameters on the server, so psycopg prepares repeated statements.
+            "OPTIONS": {"server_side_binding": CONFIG.mode == "raw"},
+        }
+    },
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [Path(__file__).parent / "templates"],
+        }
+    ],
+)
+django.setup()
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.template import loader  # noqa: E402
+from django.urls import path  # noqa: E402
+
+if CONFIG.mode == "orm":
+    import db_orm as db
+else:
+    import db_raw as db  # type: ignore[no-redef]
+
+FORTUNES_TEMPLATE = loader.get_template("fortunes.html")
+HELLO = b"Hello, World!"
+
+
+def json_response(data: object) -> HttpResponse:
+    return HttpResponse(orjson.dumps(data), content_type="application/json")
+
+
+def json_handler(request: HttpRequest) -> HttpResponse:
+    return json_response({"message": "Hello, World!"})
+
+
+def plaintext(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(HELLO, content_type="text/plain")
+
+
+def single_query(request: HttpRequest) -> HttpResponse:
+    return json_response(db.random_world())
+
+
+def multiple_queries(request: HttpRequest) -> HttpResponse:
+    return json_response(db.random_worlds(common.queries_param(request.GET.get("queries"))))
+
+
+def fortunes(request: HttpRequest) -> HttpResponse:
+    rows = common.sorted_fortunes(db.fortunes())
+    return HttpResponse(FORTUNES_TEMPLATE.render({"fortunes": rows}))  # text/html; charset=utf-8
+
+
+def updates(request: HttpRequest) -> HttpResponse:
+    return json_response(db.update_worlds(common.queries_param(request.GET.get("queries"))))
+
+
+urlpatterns = [
+    path("json", json_handler),
+    path("plaintext", plaintext),
+    path("db", single_query),
+    path("queries", multiple_queries),
+    path("fortunes", fortunes),
+    path("updates", updates),
+]
+
+app = get_wsgi_application()

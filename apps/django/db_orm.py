@@ -1,0 +1,50 @@
+"""Database access through the Django ORM (psycopg 3, persistent connections)."""
+
+from __future__ import annotations
+
+import labapp_common as common
+from django.db import models
+
+
+class World(models.Model):  # type: ignore[misc]
+    id = models.IntegerField(primary_key=True)
+    randomnumber = models.IntegerField()
+
+    class Meta:
+        app_label = "lab"
+        db_table = "world"
+
+
+class Fortune(models.Model):  # type: ignore[misc]
+    id = models.IntegerField(primary_key=True)
+    message = models.CharField(max_length=2048)
+
+    class Meta:
+        app_label = "lab"
+        db_table = "fortune"
+
+
+def random_world() -> dict[str, int]:
+    world = World.objects.get(id=common.random_id())
+    return {"id": world.id, "randomNumber": world.randomnumber}
+
+
+def random_worlds(n: int) -> list[dict[str, int]]:
+    worlds = []
+    for world_id in common.random_ids(n):
+        world = World.objects.get(id=world_id)
+        worlds.append({"id": world.id, "randomNumber": world.randomnumber})
+    return worlds
+
+
+def fortunes() -> list[tuple[int, str]]:
+    return [(f.id, f.message) for f in Fortune.objects.all()]
+
+
+def update_worlds(n: int) -> list[dict[str, int]]:
+    worlds = [World.objects.get(id=world_id) for world_id in common.distinct_random_ids(n)]
+    for world in worlds:
+        world.randomnumber = common.new_random_number(world.randomnumber)
+    # One UPDATE ... SET randomnumber = CASE WHEN id = ... END for all rows (updates_write: bulk).
+    World.objects.bulk_update(worlds, ["randomnumber"])
+    return [{"id": w.id, "randomNumber": w.randomnumber} for w in worlds]

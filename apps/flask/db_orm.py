@@ -1,0 +1,85 @@
+"""Database access through the ORM: Flask-SQLAlchemy (SQLAlchemy 2, psycopg 3 driver).
+
+The engine (one pool per worker process) is created by init_app(); Flask-SQLAlchemy's scoped session is
+removed at the end of every request.
+"""
+
+from __future__ import annotations
+
+import labapp_common as common
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import URL, bindparam, case, select, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class World(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "world"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    randomnumber: Mapped[int]
+
+
+class Fortune(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "fortune"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message: Mapped[str]
+
+
+# Built once; SQLAlchemy caches their compiled form.
+# select() rather than session.get(): get() answers a repeated id from the identity map without a query,
+# and /queries must run one query per row.
+SELECT_WORLD = select(World).where(World.id == bindparam("id"))
+SELECT_FORTUNES = select(Fortune)
+
+
+def init_app(app: Flask, config: common.DbConfig) -> None:
+    app.config["SQLALCHEMY_DATABASE_URI"] = URL.create(
+        "postgresql+psycopg",
+        username=config.user,
+        password=config.password,
+        host=config.host,
+        port=config.port,
+        database=config.name,
+    )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": config.pool_size, "max_overflow": 0}
+    db.init_app(app)
+
+
+def random_world() -> dict[str, int]:
+    world = db.session.scalars(SELECT_WORLD, {"id": common.random_id()}).one()
+    return {"id": world.id, "randomNumber": world.randomnumber}
+
+
+def random_worlds(n: int) -> list[dict[str, int]]:
+    worlds = []
+    for world_id in common.random_ids(n):
+        world = db.session.scalars(SELECT_WORLD, {"id": world_id}).one()
+        worlds.append({"id": world.id, "randomNumber": world.randomnumber})
+    return worlds
+
+
+def fortunes() -> list[tuple[int, str]]:
+    return [(f.id, f.message) for f in db.session.scalars(SELECT_FORTUNES)]
+
+
+def update_worlds(n: int) -> list[dict[str, int]]:
+    new_numbers = {}
+    for world_id in common.distinct_random_ids(n):
+        world = db.session.scalars(SELECT_WORLD, {"id": world_id}).one()
+        new_numbers[world.id] = common.new_random_number(world.randomnumber)
+    # One UPDATE ... SET randomnumber = CASE id WHEN ... END for all rows (updates_write: bulk).
+    db.session.execute(
+        update(World)
+        .where(World.id.in_(new_numbers))
+        .values(randomnumber=case(new_numbers, value=World.id))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return [{"id": i, "randomNumber": r} for i, r in new_numbers.items()]

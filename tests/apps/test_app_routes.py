@@ -1,0 +1,199 @@
+"""Every app in apps/ on a real Postgres under its default gunicorn worker class (benchmark-rules.md 2)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+
+import pytest
+from apptest_support import AppServer, PostgresCluster, Response, get, load_manifest
+
+pytestmark = pytest.mark.needs_postgres
+
+FORTUNES = [
+    (0, "Additional fortune added at request time."),
+    (1, "fortune: No such file or directory"),
+    (2, "A computer scientist is someone who fixes things that aren't broken."),
+    (3, "After enough decimal places, nobody gives a damn."),
+    (4, "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1"),
+    (5, "A computer program does what you tell it to do, not what you want it to do."),
+    (6, "Emacs is a nice operating system, but I prefer UNIX. — Tom Christaensen"),
+    (7, "Any program that runs right is obsolete."),
+    (8, "A list is only as strong as its weakest link. — Donald Knuth"),
+    (9, "Feature: A bug with seniority."),
+    (10, "Computers make very fast, very accurate mistakes."),
+    (11, '<script>alert("This should not be displayed in a browser alert box.");</script>'),
+    (12, "フレームワークのベンチマーク"),
+]
+EXPECTED_FORTUNES_PAGE = (
+    "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
+    "<tr><th>id</th><th>message</th></tr>"
+    + "".join(f"<tr><td>{i}</td><td>{m}</td></tr>" for i, m in sorted(FORTUNES, key=lambda f: f[1]))
+    + "</table></body></html>"
+)
+# (query string value, expected array length); None means the parameter is absent.
+QUERIES_CASES = [
+    ("2", 2), ("0", 1), ("-1", 1), ("foo", 1), ("", 1), (None, 1), ("501", 500), ("1000000000", 500),
+    ("20", 20), ("500", 500), ("1", 1), ("+3", 3), ("2.5", 1), ("1e3", 1), (" 2", 1), ("0x10", 1),
+    ("\uff12", 1), ("\u0663", 1), ("1_0", 1), ("9" * 1000, 500), ("-" + "9" * 1000, 1), ("x" * 2000, 1),
+    ("日本語", 1), ("%", 1), ("%FF", 1), ("\x00", 1),
+]  # fmt: skip
+
+
+def _query_path(route: str, value: str | None) -> str:
+    if value is None:
+        return route
+    return f"{route}?queries={urllib.parse.quote(value, safe='%')}"
+
+
+def assert_common_headers(resp: Response, content_type: str) -> None:
+    assert resp.status == 200, resp.body[:500]
+    assert resp.header("Server"), "Server header missing"
+    date = resp.header("Date")
+    assert date, "Date header missing"
+    parsedate_to_datetime(date)  # HTTP-date format
+    assert resp.header("Content-Length") or resp.header("Transfer-Encoding")
+    if resp.header("Content-Length"):
+        assert int(resp.header("Content-Length") or -1) == len(resp.body)
+    ctype = (resp.header("Content-Type") or "").lower().replace(" ", "")
+    assert ctype.split(";")[0] == content_type.split(";")[0], ctype
+    if ";" in content_type:  # the charset is required
+        assert ctype == content_type.replace(" ", ""), ctype
+
+
+def assert_world(obj: object) -> None:
+    assert isinstance(obj, dict)
+    assert set(obj) == {"id", "randomNumber"}, obj
+    assert type(obj["id"]) is int and 1 <= obj["id"] <= 10000, obj
+    assert type(obj["randomNumber"]) is int and 1 <= obj["randomNumber"] <= 10000, obj
+
+
+def test_json(server: AppServer) -> None:
+    resp = get(server, "/json")
+    assert_common_headers(resp, "application/json")
+    assert json.loads(resp.body) == {"message": "Hello, World!"}
+
+
+def test_plaintext(server: AppServer) -> None:
+    resp = get(server, "/plaintext")
+    assert_common_headers(resp, "text/plain")
+    assert resp.body == b"Hello, World!"
+
+
+def test_date_is_not_cached(server: AppServer) -> None:
+    first = get(server, "/plaintext").header("Date")
+    time.sleep(1.6)
+    second = get(server, "/plaintext").header("Date")
+    assert first != second
+
+
+def test_db(server: AppServer) -> None:
+    ids = set()
+    for _ in range(10):
+        resp = get(server, "/db")
+        assert_common_headers(resp, "application/json")
+        world = json.loads(resp.body)
+        assert_world(world)
+        ids.add(world["id"])
+    assert len(ids) > 1, "the id is not random"
+
+
+def test_db_matches_database(server: AppServer, pg: PostgresCluster) -> None:
+    worlds = pg.worlds()
+    for _ in range(5):
+        world = json.loads(get(server, "/db").body)
+        assert worlds[world["id"]] == world["randomNumber"]
+
+
+@pytest.mark.parametrize(("value", "length"), QUERIES_CASES, ids=[repr(c[0])[:12] for c in QUERIES_CASES])
+def test_queries(server: AppServer, value: str | None, length: int) -> None:
+    resp = get(server, _query_path("/queries", value))
+    assert_common_headers(resp, "application/json")
+    worlds = json.loads(resp.body)
+    assert isinstance(worlds, list)
+    assert len(worlds) == length
+    for world in worlds:
+        assert_world(world)
+
+
+def test_queries_match_database(server: AppServer, pg: PostgresCluster) -> None:
+    worlds = pg.worlds()
+    for world in json.loads(get(server, "/queries?queries=20").body):
+        assert worlds[world["id"]] == world["randomNumber"]
+
+
+def test_fortunes(server: AppServer) -> None:
+    resp = get(server, "/fortunes")
+    assert_common_headers(resp, "text/html; charset=utf-8")
+    page = resp.body.decode("utf-8")
+    assert "フレームワークのベンチマーク" in page, "non-ASCII text must be sent as UTF-8"
+    assert "<script>" not in page and "&lt;script&gt;" in page, "the script row must be escaped"
+    # Entities may differ between template engines (&#34; vs &quot;); compare the unescaped page.
+    normalized = re.sub(r">\s+<", "><", page.strip())
+    assert html.unescape(normalized) == EXPECTED_FORTUNES_PAGE
+    assert normalized.count("<tr>") == 14  # header + 13 fortunes
+
+
+UPDATES_CASES = [("2", 2), ("0", 1), ("-1", 1), ("foo", 1), ("", 1), ("501", 500)]
+
+
+@pytest.mark.parametrize(("value", "length"), UPDATES_CASES)
+def test_updates_are_written(server: AppServer, pg: PostgresCluster, value: str, length: int) -> None:
+    before = pg.worlds()
+    resp = get(server, _query_path("/updates", value))
+    assert_common_headers(resp, "application/json")
+    worlds = json.loads(resp.body)
+    after = pg.worlds()
+    assert isinstance(worlds, list) and len(worlds) == length
+    for world in worlds:
+        assert_world(world)
+    assert len({w["id"] for w in worlds}) == length, "ids must be distinct"
+    for world in worlds:
+        assert after[world["id"]] == world["randomNumber"], "the response differs from the database"
+        assert before[world["id"]] != world["randomNumber"], "the new value must differ from the old"
+    changed = {i for i in before if before[i] != after[i]}
+    assert changed == {w["id"] for w in worlds}
+
+
+def test_updates_concurrently(server: AppServer) -> None:
+    """Concurrent bulk updates of overlapping rows must not deadlock or fail."""
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(pool.map(lambda _: get(server, "/updates?queries=20"), range(64)))
+    assert [r.status for r in responses] == [200] * 64, [r.body[:300] for r in responses if r.status != 200]
+
+
+def _stat_sums(pg: PostgresCluster, pattern: str) -> tuple[int, int]:
+    out = pg.psql(
+        "SELECT coalesce(sum(calls), 0), coalesce(sum(rows), 0) FROM pg_stat_statements"
+        f" WHERE query ~* '{pattern}' AND query !~* 'pg_stat_statements'"
+    )
+    calls, rows = out.split("|")
+    return int(calls), int(rows)
+
+
+@pytest.mark.parametrize(
+    ("path", "requests", "pattern", "calls", "rows"),
+    [
+        ("/db", 10, r"^\s*select.*\mworld\M", 10, 10),
+        ("/queries?queries=20", 5, r"^\s*select.*\mworld\M", 100, 100),
+        ("/fortunes", 5, r"^\s*select.*\mfortune\M", 5, 60),
+        ("/updates?queries=20", 5, r"^\s*select.*\mworld\M", 100, 100),
+        ("/updates?queries=20", 5, r"^\s*update.*\mworld\M", 5, 100),  # updates_write: bulk
+    ],
+    ids=["db", "queries", "fortunes", "updates-reads", "updates-writes"],
+)
+def test_database_hits(
+    server: AppServer, pg: PostgresCluster, path: str, requests: int, pattern: str, calls: int, rows: int
+) -> None:
+    """The pg_stat_statements check of the verifier (benchmark-rules.md 3), scaled down."""
+    if "update" in pattern and load_manifest(server.framework).get("updates_write") == "per_row":
+        calls = rows
+    pg.psql("SELECT pg_stat_statements_reset()")
+    for _ in range(requests):
+        assert get(server, path).status == 200
+    assert _stat_sums(pg, pattern) == (calls, rows)

@@ -1,0 +1,58 @@
+"""apps/_common/labapp_common.py without servers: the queries rule and the random helpers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps" / "_common"))
+import labapp_common as common
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, 1), ("", 1), ("foo", 1), ("0", 1), ("-1", 1), ("1", 1), ("2", 2), ("+3", 3), ("500", 500),
+        ("501", 500), ("1000000000", 500), ("9" * 5000, 500), ("-" + "9" * 5000, 1), ("2.5", 1),
+        (" 2", 1), ("2 ", 1), ("1_0", 1), ("\uff12", 1), ("\u0663", 1), ("0x10", 1), ("x" * 100000, 1),
+    ],
+)  # fmt: skip
+def test_queries_param(raw: str | None, expected: int) -> None:
+    assert common.queries_param(raw) == expected
+
+
+def test_new_random_number_differs() -> None:
+    for old in (1, 2, 5000, 9999, 10000):
+        values = {common.new_random_number(old) for _ in range(20000)}
+        assert old not in values
+        assert values <= set(range(1, 10001))
+    assert {common.new_random_number(10000) for _ in range(50000)} >= {1, 9999}
+
+
+def test_distinct_random_ids() -> None:
+    ids = common.distinct_random_ids(500)
+    assert len(set(ids)) == 500 and ids == sorted(ids) and ids[0] >= 1 and ids[-1] <= 10000
+
+
+def test_sorted_fortunes() -> None:
+    rows = [(2, "b"), (1, "a"), (3, "Z")]
+    assert common.sorted_fortunes(rows) == [
+        (0, "Additional fortune added at request time."),
+        (3, "Z"),
+        (1, "a"),
+        (2, "b"),
+    ]
+
+
+def test_db_config_from_env(tmp_path: Path) -> None:
+    password_file = tmp_path / "pw"
+    password_file.write_text("s3cret\n")
+    config = common.db_config_from_env(
+        {"LAB_DB_HOST": "db1", "LAB_DB_PORT": "5433", "LAB_DB_PASSWORD_FILE": str(password_file),
+         "LAB_DB_POOL_SIZE": "3", "LAB_DB_MODE": "orm"}
+    )  # fmt: skip
+    assert config == common.DbConfig("db1", 5433, "hello_world", "benchmarkdbuser", "s3cret", 3, "orm")
+    with pytest.raises(ValueError, match="LAB_DB_MODE"):
+        common.db_config_from_env({"LAB_DB_MODE": "nosql"})

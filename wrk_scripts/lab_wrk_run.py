@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Run one wrk measurement and save it as a result triple (runs on the client host; stdlib only).
+
+    lab_wrk_run.py --out PREFIX --meta JSON_OBJECT [--start-at EPOCH_MS] [--skip-existing] -- wrk ARGS...
+
+Writes, next to each other (docs/design.md, "Results directory"):
+
+    PREFIX.txt        wrk's stdout exactly as printed (plus stderr when wrk is missing or fails)
+    PREFIX.json       the object written by report.lua's done() (wrk runs with WRK_REPORT_JSON set)
+    PREFIX.meta.json  the --meta object merged with start_ms, end_ms, exit_code, command
+
+Every file is written to a temporary name and renamed into place, and PREFIX.meta.json is removed before the
+run and written LAST: its presence means "this point finished". A run that was killed leaves no meta file.
+
+Exit status: wrk's exit status; 127 when wrk cannot be started; 3 when wrk exited 0 but left no valid JSON
+report (the wrk command must load report.lua or pipeline.lua). With --skip-existing, a point whose meta file
+says exit_code 0 (and whose .txt and .json exist) is kept: the script prints that and exits 0 without running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_NO_REPORT = 3
+EXIT_NOT_FOUND = 127
+REPORT_ENV = "WRK_REPORT_JSON"
+
+
+def _paths(prefix: str) -> dict[str, Path]:
+    return {
+        "txt": Path(prefix + ".txt"),
+        "json": Path(prefix + ".json"),
+        "meta": Path(prefix + ".meta.json"),
+    }
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _finished_point(paths: dict[str, Path]) -> dict[str, Any] | None:
+    """The meta object of an already finished, successful point, else None."""
+    try:
+        meta = json.loads(paths["meta"].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("exit_code") != 0:
+        return None
+    if not (paths["txt"].is_file() and paths["json"].is_file()):
+        return None
+    return meta
+
+
+def _wait_until(start_at_ms: int) -> None:
+    delay_s = (start_at_ms - _now_ms()) / 1000.0
+    if delay_s < 0:
+        print(f"lab_wrk_run: --start-at is {-delay_s:.3f}s in the past; starting now", file=sys.stderr)
+        return
+    time.sleep(delay_s)
+
+
+def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
+def _parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    own, command = _split_argv(argv)
+    parser = argparse.ArgumentParser(
+        prog="lab_wrk_run.py",
+        description="Run wrk once and save PREFIX.txt, PREFIX.json, PREFIX.meta.json.",
+        usage="%(prog)s --out PREFIX --meta JSON [--start-at EPOCH_MS] [--skip-existing] -- wrk ARGS...",
+    )
+    parser.add_argument("--out", required=True, help="path prefix of the three files")
+    parser.add_argument("--meta", required=True, help="JSON object stored in PREFIX.meta.json")
+    parser.add_argument("--start-at", type=int, default=None, help="wall-clock start time (epoch ms)")
+    parser.add_argument("--skip-existing", action="store_true", help="keep a point that already finished")
+    args = parser.parse_args(own)
+    if not command:
+        parser.error("the wrk command must follow '--'")
+    try:
+        meta = json.loads(args.meta)
+    except ValueError as exc:
+        parser.error(f"--meta is not valid JSON: {exc}")
+    if not isinstance(meta, dict):
+        parser.error("--meta must be a JSON object")
+    args.meta = meta
+    return args, command
+
+
+def _load_report(path: Path) -> dict[str, Any] | None:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def _summary_line(stem: str, report: dict[str, Any] | None, meta: dict[str, Any], exit_code: int) -> str:
+    if report is None:
+        return f"{stem}: FAILED exit_code={exit_code} (no report)"
+    requests = int(report.get("requests", 0))
+    duration_s = meta.get("duration_s") or report.get("duration_us", 0) / 1e6
+    rate = requests / duration_s if duration_s else 0.0
+    errors = report.get("errors", {})
+    error_text = " ".join(
+        f"{key}={errors.get(key, 0)}" for key in ("connect", "read", "write", "timeout", "status")
+    )
+    return f"{stem}: requests={requests} req/s={rate:.2f} errors: {error_text} exit_code={exit_code}"
+
+
+def run(argv: list[str]) -> int:
+    args, command = _parse_args(argv)
+    paths = _paths(args.out)
+    stem = paths["meta"].name[: -len(".meta.json")]
+
+    if args.skip_existing and _finished_point(paths) is not None:
+        print(f"{stem}: kept (finished earlier, exit_code 0): {paths['meta']}")
+        return 0
+
+    paths["meta"].parent.mkdir(parents=True, exist_ok=True)
+    paths["meta"].unlink(missing_ok=True)
+    report_tmp = paths["json"].with_name(f".{paths['json'].name}.wrk-{os.getpid()}")
+    report_tmp.unlink(missing_ok=True)
+
+    if args.start_at is not None:
+        _wait_until(args.start_at)
+
+    env = dict(os.environ)
+    env[REPORT_ENV] = str(report_tmp.resolve())
+    start_ms = _now_ms()
+    try:
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        exit_code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except OSError as exc:
+        exit_code, stdout, stderr = EXIT_NOT_FOUND, "", f"lab_wrk_run: cannot run {command[0]!r}: {exc}\n"
+    end_ms = _now_ms()
+
+    report = _load_report(report_tmp) if exit_code == 0 else None
+    if exit_code == 0 and report is None:
+        exit_code = EXIT_NO_REPORT
+        stderr += f"lab_wrk_run: wrk wrote no valid JSON report to {REPORT_ENV} (load report.lua)\n"
+
+    text = stdout if exit_code == 0 else stdout + stderr
+    _atomic_write(paths["txt"], text)
+    if report is not None:
+        os.replace(report_tmp, paths["json"])
+    else:
+        report_tmp.unlink(missing_ok=True)
+        paths["json"].unlink(missing_ok=True)
+
+    meta = dict(args.meta)
+    meta.update({"start_ms": start_ms, "end_ms": end_ms, "exit_code": exit_code, "command": command})
+    if stderr.strip():
+        meta["stderr"] = stderr
+    _atomic_write(paths["meta"], json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+    if stderr.strip():
+        sys.stderr.write(stderr)
+    print(_summary_line(stem, report, meta, exit_code))
+    return exit_code
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
