@@ -1,0 +1,69 @@
+"""Every role's argument spec documents exactly the variables its defaults define."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = REPO / "roles"
+SPEC_ROLES = sorted(spec.parents[1].name for spec in ROLES.glob("*/meta/argument_specs.yml"))
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads Ansible's tags (!vault, !unsafe) as plain scalars."""
+
+
+def _any_tag(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    assert isinstance(node, yaml.MappingNode)
+    return loader.construct_mapping(node)
+
+
+_Loader.add_multi_constructor("!", _any_tag)
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # _Loader is a SafeLoader
+
+
+def spec_options(role: str) -> set[str]:
+    spec = load_yaml(ROLES / role / "meta" / "argument_specs.yml")
+    return set(spec["argument_specs"]["main"].get("options") or {})
+
+
+def default_keys(role: str) -> set[str]:
+    defaults = ROLES / role / "defaults" / "main.yml"
+    return set(load_yaml(defaults) or {}) if defaults.is_file() else set()
+
+
+def test_some_roles_have_specs() -> None:
+    assert "lab_settings" in SPEC_ROLES
+
+
+@pytest.mark.parametrize("role", SPEC_ROLES)
+def test_defaults_match_argument_spec(role: str) -> None:
+    options, defaults = spec_options(role), default_keys(role)
+    assert defaults == options, (
+        f"roles/{role}: only in defaults/main.yml: {sorted(defaults - options)}; "
+        f"only in meta/argument_specs.yml: {sorted(options - defaults)}"
+    )
+
+
+def test_lab_settings_covers_every_benchmark_knob() -> None:
+    knobs = {
+        key for key in load_yaml(REPO / "group_vars" / "all" / "benchmark.yml") if key.startswith("lab_")
+    }
+    assert knobs == spec_options("lab_settings")
+
+
+def test_lab_settings_defaults_mirror_group_vars() -> None:
+    assert load_yaml(ROLES / "lab_settings" / "defaults" / "main.yml") == load_yaml(
+        REPO / "group_vars" / "all" / "benchmark.yml"
+    )
