@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apptest_support import (
+
+from .apptest_support import (
     PG_BIN,
     AppServer,
     PostgresCluster,

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 
 import pytest
-from apptest_support import AppServer, PostgresCluster, Response, get, load_manifest
+
+from .apptest_support import AppServer, PostgresCluster, Response, get, load_manifest
 
 pytestmark = pytest.mark.needs_postgres
 
