@@ -1,7 +1,7 @@
 """Helpers shared by every app in apps/: configuration from the environment and the benchmark rules.
 
-Plain module with no dependencies. The app server role copies it next to each app (or the app server gets
-``--pythonpath apps/_common``); every app imports it as ``labapp_common``.
+Plain module with no dependencies. The app server role puts apps/_common on every app's path
+(``--pythonpath``); every app imports it as ``labapp_common``. It also holds the raw SQL, written once.
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ MAX_ID = 10000
 MAX_QUERIES = 500
 EXTRA_FORTUNE = (0, "Additional fortune added at request time.")
 DB_MODES = ("raw", "orm")
+
+# The raw SQL of every app, written once in psycopg's placeholder style (%s); asyncpg's numbered style is
+# derived by numbered_placeholders().
+SELECT_WORLD = "SELECT id, randomnumber FROM world WHERE id = %s"
+SELECT_FORTUNES = "SELECT id, message FROM fortune"
+# One statement per request for all rows (updates_write: bulk); callers pass the ids sorted.
+UPDATE_WORLDS = (
+    "UPDATE world SET randomnumber = v.randomnumber"
+    " FROM (SELECT unnest(%s::integer[]) AS id, unnest(%s::integer[]) AS randomnumber) AS v"
+    " WHERE world.id = v.id"
+)
 
 # ASCII digits only: int() alone would also accept fullwidth digits, "1_0" and surrounding spaces.
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -92,3 +103,9 @@ def sorted_fortunes(rows: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
     fortunes = [*rows, EXTRA_FORTUNE]
     fortunes.sort(key=lambda f: f[1])
     return fortunes
+
+
+def numbered_placeholders(sql: str) -> str:
+    """%s placeholders as $1, $2, ... (asyncpg's style)."""
+    parts = sql.split("%s")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, start=1))

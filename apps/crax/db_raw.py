@@ -1,72 +1,8 @@
-"""Database access with the raw driver: asyncpg, one pool per worker process.
+"""Raw database access for crax: the asyncpg layer shared by the asyncio apps.
 
-asyncpg prepares every statement on first use and keeps it in the connection's statement cache, so each
-query below runs as a prepared statement from its second execution on.
+It lives in apps/_common/db_asyncpg.py: nothing in it depends on the web framework.
 """
 
-from __future__ import annotations
+from db_asyncpg import close_pool, fortunes, open_pool, random_world, random_worlds, update_worlds
 
-import asyncpg
-import labapp_common as common
-
-SELECT_WORLD = "SELECT id, randomnumber FROM world WHERE id = $1"
-SELECT_FORTUNES = "SELECT id, message FROM fortune"
-# One statement per request for all rows (updates_write: bulk); ids arrive sorted.
-UPDATE_WORLDS = (
-    "UPDATE world SET randomnumber = v.randomnumber"
-    " FROM (SELECT unnest($1::integer[]) AS id, unnest($2::integer[]) AS randomnumber) AS v"
-    " WHERE world.id = v.id"
-)
-
-_pool: asyncpg.Pool
-
-
-async def open_pool(config: common.DbConfig) -> None:
-    global _pool
-    _pool = await asyncpg.create_pool(
-        host=config.host,
-        port=config.port,
-        database=config.name,
-        user=config.user,
-        password=config.password,
-        min_size=config.pool_size,
-        max_size=config.pool_size,
-    )
-
-
-async def close_pool() -> None:
-    await _pool.close()
-
-
-async def random_world() -> dict[str, int]:
-    async with _pool.acquire() as conn:
-        row = await conn.fetchrow(SELECT_WORLD, common.random_id())
-    return {"id": row[0], "randomNumber": row[1]}
-
-
-async def random_worlds(n: int) -> list[dict[str, int]]:
-    worlds = []
-    async with _pool.acquire() as conn:
-        stmt = await conn.prepare(SELECT_WORLD)
-        for world_id in common.random_ids(n):
-            row = await stmt.fetchrow(world_id)
-            worlds.append({"id": row[0], "randomNumber": row[1]})
-    return worlds
-
-
-async def fortunes() -> list[tuple[int, str]]:
-    async with _pool.acquire() as conn:
-        rows = await conn.fetch(SELECT_FORTUNES)
-    return [(row[0], row[1]) for row in rows]
-
-
-async def update_worlds(n: int) -> list[dict[str, int]]:
-    ids = common.distinct_random_ids(n)
-    numbers = []
-    async with _pool.acquire() as conn:
-        stmt = await conn.prepare(SELECT_WORLD)
-        for world_id in ids:
-            old = await stmt.fetchval(world_id, column=1)
-            numbers.append(common.new_random_number(old))
-        await conn.execute(UPDATE_WORLDS, ids, numbers)
-    return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
+__all__ = ["close_pool", "fortunes", "open_pool", "random_world", "random_worlds", "update_worlds"]

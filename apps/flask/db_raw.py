@@ -10,14 +10,9 @@ import labapp_common as common
 from flask import Flask
 from psycopg_pool import ConnectionPool
 
-SELECT_WORLD = "SELECT id, randomnumber FROM world WHERE id = %s"
-SELECT_FORTUNES = "SELECT id, message FROM fortune"
-# One statement per request for all rows (updates_write: bulk); ids arrive sorted.
-UPDATE_WORLDS = (
-    "UPDATE world SET randomnumber = v.randomnumber"
-    " FROM (SELECT unnest(%s::integer[]) AS id, unnest(%s::integer[]) AS randomnumber) AS v"
-    " WHERE world.id = v.id"
-)
+SELECT_WORLD = common.SELECT_WORLD
+SELECT_FORTUNES = common.SELECT_FORTUNES
+UPDATE_WORLDS = common.UPDATE_WORLDS
 
 _pool: ConnectionPool
 

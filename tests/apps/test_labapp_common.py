@@ -56,3 +56,20 @@ def test_db_config_from_env(tmp_path: Path) -> None:
     assert config == common.DbConfig("db1", 5433, "hello_world", "benchmarkdbuser", "s3cret", 3, "orm")
     with pytest.raises(ValueError, match="LAB_DB_MODE"):
         common.db_config_from_env({"LAB_DB_MODE": "nosql"})
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT 1", "SELECT 1"),
+        ("WHERE id = %s", "WHERE id = $1"),
+        ("unnest(%s::integer[]), unnest(%s::integer[])", "unnest($1::integer[]), unnest($2::integer[])"),
+    ],
+)
+def test_numbered_placeholders(sql: str, expected: str) -> None:
+    assert common.numbered_placeholders(sql) == expected
+
+
+def test_asyncpg_sql_is_the_shared_sql_renumbered() -> None:
+    assert common.numbered_placeholders(common.UPDATE_WORLDS).count("$") == 2
+    assert "%s" not in common.numbered_placeholders(common.SELECT_WORLD)

@@ -1,0 +1,69 @@
+"""Raw database access for the asyncio apps (aiohttp, FastAPI, crax): asyncpg, one pool per worker process.
+
+Nothing here depends on the web framework, so the three apps share it; each app's db_raw.py re-exports it.
+
+asyncpg prepares every statement on first use and keeps it in the connection's statement cache, so each
+query below runs as a prepared statement from its second execution on.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import labapp_common as common
+
+SELECT_WORLD = common.numbered_placeholders(common.SELECT_WORLD)
+SELECT_FORTUNES = common.SELECT_FORTUNES
+UPDATE_WORLDS = common.numbered_placeholders(common.UPDATE_WORLDS)
+
+_pool: asyncpg.Pool
+
+
+async def open_pool(config: common.DbConfig) -> None:
+    global _pool
+    _pool = await asyncpg.create_pool(
+        host=config.host,
+        port=config.port,
+        database=config.name,
+        user=config.user,
+        password=config.password,
+        min_size=config.pool_size,
+        max_size=config.pool_size,
+    )
+
+
+async def close_pool() -> None:
+    await _pool.close()
+
+
+async def random_world() -> dict[str, int]:
+    async with _pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_WORLD, common.random_id())
+    return {"id": row[0], "randomNumber": row[1]}
+
+
+async def random_worlds(n: int) -> list[dict[str, int]]:
+    worlds = []
+    async with _pool.acquire() as conn:
+        stmt = await conn.prepare(SELECT_WORLD)
+        for world_id in common.random_ids(n):
+            row = await stmt.fetchrow(world_id)
+            worlds.append({"id": row[0], "randomNumber": row[1]})
+    return worlds
+
+
+async def fortunes() -> list[tuple[int, str]]:
+    async with _pool.acquire() as conn:
+        rows = await conn.fetch(SELECT_FORTUNES)
+    return [(row[0], row[1]) for row in rows]
+
+
+async def update_worlds(n: int) -> list[dict[str, int]]:
+    ids = common.distinct_random_ids(n)
+    numbers = []
+    async with _pool.acquire() as conn:
+        stmt = await conn.prepare(SELECT_WORLD)
+        for world_id in ids:
+            old = await stmt.fetchval(world_id, column=1)
+            numbers.append(common.new_random_number(old))
+        await conn.execute(UPDATE_WORLDS, ids, numbers)
+    return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]

@@ -1,0 +1,91 @@
+"""ORM database access for the asyncio apps (aiohttp, FastAPI): SQLAlchemy 2 async, one engine per worker.
+
+Nothing here depends on the web framework, so the apps share it; each app's db_orm.py re-exports it.
+"""
+
+from __future__ import annotations
+
+import labapp_common as common
+from sqlalchemy import URL, bindparam, case, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class World(Base):
+    __tablename__ = "world"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    randomnumber: Mapped[int]
+
+
+class Fortune(Base):
+    __tablename__ = "fortune"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message: Mapped[str]
+
+
+# Built once; SQLAlchemy caches their compiled form and asyncpg prepares them.
+# select() rather than session.get(): get() answers a repeated id from the identity map without a query,
+# and /queries must run one query per row.
+SELECT_WORLD = select(World).where(World.id == bindparam("id"))
+SELECT_FORTUNES = select(Fortune)
+
+_engine: AsyncEngine
+_session: async_sessionmaker[AsyncSession]
+
+
+async def open_pool(config: common.DbConfig) -> None:
+    global _engine, _session
+    url = URL.create(
+        "postgresql+asyncpg",
+        username=config.user,
+        password=config.password,
+        host=config.host,
+        port=config.port,
+        database=config.name,
+    )
+    _engine = create_async_engine(url, pool_size=config.pool_size, max_overflow=0)
+    _session = async_sessionmaker(_engine, expire_on_commit=False)
+
+
+async def close_pool() -> None:
+    await _engine.dispose()
+
+
+async def random_world() -> dict[str, int]:
+    async with _session() as session:
+        world = (await session.scalars(SELECT_WORLD, {"id": common.random_id()})).one()
+        return {"id": world.id, "randomNumber": world.randomnumber}
+
+
+async def random_worlds(n: int) -> list[dict[str, int]]:
+    worlds = []
+    async with _session() as session:
+        for world_id in common.random_ids(n):
+            world = (await session.scalars(SELECT_WORLD, {"id": world_id})).one()
+            worlds.append({"id": world.id, "randomNumber": world.randomnumber})
+    return worlds
+
+
+async def fortunes() -> list[tuple[int, str]]:
+    async with _session() as session:
+        return [(f.id, f.message) for f in await session.scalars(SELECT_FORTUNES)]
+
+
+async def update_worlds(n: int) -> list[dict[str, int]]:
+    new_numbers = {}
+    async with _session() as session, session.begin():
+        for world_id in common.distinct_random_ids(n):
+            world = (await session.scalars(SELECT_WORLD, {"id": world_id})).one()
+            new_numbers[world.id] = common.new_random_number(world.randomnumber)
+        # One UPDATE ... SET randomnumber = CASE id WHEN ... END for all rows (updates_write: bulk).
+        await session.execute(
+            update(World)
+            .where(World.id.in_(new_numbers))
+            .values(randomnumber=case(new_numbers, value=World.id))
+            .execution_options(synchronize_session=False)
+        )
+    return [{"id": i, "randomNumber": r} for i, r in new_numbers.items()]
