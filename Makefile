@@ -2,6 +2,7 @@
 #   make lab    provision db, app and client on localhost, benchmark, analyze, print the tables
 #   make test   the whole test suite (lint, unit, apps against real Postgres, end-to-end playbooks)
 # Knobs: FRAMEWORKS="aiohttp flask"  PROFILE=quick|tfb  INVENTORY=inventory/<yours>.yml  ARGS="<ansible-playbook args>"
+#        TYPES="json sleep"  (make benchmark-scenarios: the scenario types sleep, cpu, upstream, upstream_sync)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -12,6 +13,9 @@ VENV ?= .venv
 INVENTORY ?= inventory/local.yml
 PROFILE ?= quick
 FRAMEWORKS ?=
+TYPES ?=
+# The scenario test types (not TFB's; apps/README.md, "Scenario routes"), run by `make benchmark-scenarios`.
+SCENARIO_TYPES = sleep cpu upstream upstream_sync
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -19,14 +23,19 @@ empty :=
 space := $(empty) $(empty)
 comma := ,
 FRAMEWORKS_JSON = [$(subst $(space),$(comma),$(patsubst %,"%",$(strip $(FRAMEWORKS))))]
-LAB_VARS = -e lab_profile=$(PROFILE) $(if $(strip $(FRAMEWORKS)),-e '{"lab_frameworks": $(FRAMEWORKS_JSON)}')
+TYPES_JSON = [$(subst $(space),$(comma),$(patsubst %,"%",$(strip $(TYPES))))]
+LAB_VARS = -e lab_profile=$(PROFILE) $(if $(strip $(FRAMEWORKS)),-e '{"lab_frameworks": $(FRAMEWORKS_JSON)}') \
+	$(if $(strip $(TYPES)),-e '{"lab_test_types": $(TYPES_JSON)}')
 PLAYBOOK = $(VENV)/bin/ansible-playbook -i $(INVENTORY) $(LAB_VARS) $(ARGS)
 
 # Debian/Ubuntu packages the controller and the test suite need (the playbooks install the tiers' own).
 CONTROLLER_APT = python3-venv python3-pip git
-TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl
+TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl sysstat chromium chromium-driver
+# tests/multihost: an sshd per lab host, and what the roles install with apt, installed here in the root network
+# namespace because the lab hosts' namespaces have no route to the mirrors.
+TEST_APT += openssh-server iproute2 python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
 
-.PHONY: help lab provision benchmark analyze test lint unit apps e2e controller-deps test-deps clean-venv
+.PHONY: help lab provision benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
 
 help:
 	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
@@ -54,6 +63,7 @@ lab: $(VENV)/.controller
 	$(PLAYBOOK) playbooks/site.yml
 	$(PLAYBOOK) playbooks/benchmark.yml
 	@echo "Results: $$(readlink -f results/latest)"
+	@echo "Report:  $$(readlink -f results/latest)/report.html"
 
 provision: $(VENV)/.controller
 	$(PLAYBOOK) playbooks/site.yml
@@ -61,8 +71,26 @@ provision: $(VENV)/.controller
 benchmark: $(VENV)/.controller
 	$(PLAYBOOK) playbooks/benchmark.yml
 
+# The scenario types only (sleep, cpu, upstream, upstream_sync), with lab_scenario_params from group_vars.
+benchmark-scenarios: $(VENV)/.controller
+	$(MAKE) benchmark TYPES="$(SCENARIO_TYPES)"
+
+# The scenario types over every configuration of lab_scenario_sweep (group_vars), one run each, and one table.
+scenario-sweep: $(VENV)/.controller
+	$(VENV)/bin/python playbooks/scenario_sweep.py -i $(INVENTORY) -- -e lab_profile=$(PROFILE) $(ARGS)
+
 analyze: $(VENV)/.controller
 	$(VENV)/bin/python -m analysis summarize $(or $(RUN),results/latest)
+
+# make compare A=results/<run-id> B=results/<run-id>: B relative to A, with significance over repeats.
+compare: $(VENV)/.controller
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=results/<run-id> B=results/<run-id>" >&2; exit 2; }
+	$(VENV)/bin/python -m analysis compare $(A) $(B)
+
+# make report-compare A=results/<run-id> B=results/<run-id>: both runs side by side in one HTML file (in B).
+report-compare: $(VENV)/.controller
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make report-compare A=results/<run-id> B=results/<run-id>" >&2; exit 2; }
+	$(VENV)/bin/python -m analysis report-compare $(A) $(B)
 
 # ---------------------------------------------------------------- tests
 test-deps: controller-deps
@@ -72,22 +100,52 @@ test-deps: controller-deps
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 
-test: lint unit apps e2e
+test: lint unit report verify apps matrix scenarios e2e faults test-multihost
+# The fault suite provisions the localhost tiers itself unless the e2e suite has just done it.
+test: export LAB_FAULTS_PROVISIONED = 1
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy analysis wrk_scripts playbooks/filter_plugins tests
+	$(VENV)/bin/mypy analysis wrk_scripts playbooks/filter_plugins playbooks/files roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files \
+		apps/_common/scenarios.py tests benchmarks
 	$(VENV)/bin/ansible-lint --offline
 
 unit: $(VENV)/.dev test-deps
 	$(VENV)/bin/pytest tests/unit tests/ansible $(PYTEST_ARGS)
 
+report: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/report $(PYTEST_ARGS)
+
+# The verifier (analysis/verify): its grading, and real servers that each break one rule (real Postgres).
+verify: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/verify $(PYTEST_ARGS)
+
 apps: $(VENV)/.dev test-deps
 	$(VENV)/bin/pytest tests/apps $(PYTEST_ARGS)
 
+# Every server x worker class of every app (apps/<fw>/lab.yml servers), started as roles/app_server runs it, on a
+# unix socket and on TCP, against a real throwaway Postgres.
+matrix: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/matrix $(PYTEST_ARGS)
+
+# A short sleep/upstream sweep over sync, async and gevent servers, with the expected ordering (real servers).
+scenarios: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/scenarios $(PYTEST_ARGS)
+
 e2e: $(VENV)/.dev test-deps
 	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
+
+# Faults on the localhost lab, each by a real kill by PID: interrupted sweeps resume, an app crash and a lost
+# database are recorded and the run goes on; secrets and listening sockets. Holds /tmp/lab-localhost.lock while
+# it runs, and provisions the tiers first (not within `make test`, whose e2e suite has just done it).
+faults: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
+
+# The playbooks over SSH against db, app and two client hosts, each a network namespace of this machine (root).
+# Torn down at the end; by hand: $(VENV)/bin/python -m tests.multihost.netns_lab down --purge
+test-multihost: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/multihost $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

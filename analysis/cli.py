@@ -1,8 +1,15 @@
 """Command line: ``python -m analysis summarize RUN_DIR``.
 
-summarize reads RUN_DIR (``results/<run-id>`` or the ``results/latest`` symlink), writes tidy.csv, summary.csv
-and results.json into the run directory, prints both tables of every test type to stdout and ends with the
-path of results.json. Warnings (skipped partial points, levels with errors) go to stderr.
+summarize reads RUN_DIR (``results/<run-id>`` or the ``results/latest`` symlink), writes tidy.csv,
+summary.csv, results.json, plots/ and report.html into the run directory, prints both tables of every test
+type to stdout and ends with the paths of results.json and of the report. Warnings (skipped partial points,
+levels with errors) go to stderr.
+
+compare A B prints, per framework x test type x level, B's median requests per second relative to A's and
+whether the difference is significant (Welch's t-test over the repeats; analysis.compare).
+
+report-compare A B writes one HTML file comparing run B with run A (default: B/compare-<A's id>.html) and
+prints its path.
 
 Exit status: 0 on success, 1 when RUN_DIR has no usable level data (or does not exist), 2 on usage errors.
 """
@@ -12,10 +19,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+from analysis.ceiling import CEILING_FRAMEWORK, without_ceiling
+from analysis.clients import late_start_warnings, merge_clients
+from analysis.compare import CompareError, compare_runs
+from analysis.environment import environment_warnings, load_environment, render_environment
+from analysis.events import attach_events, load_events, render_events
 from analysis.raw_files import load_raw_points
+from analysis.report import RunData, load_run, write_comparison_report, write_run_report
+from analysis.resources import add_level_resources, load_resources, resource_warnings, write_resources
 from analysis.run_meta import load_frameworks, load_run_json
 from analysis.tables import build_summary, render_tables
 from analysis.tfb_results import build_tfb_results, validate_tfb_results
@@ -29,6 +44,15 @@ def _warn(lines: Sequence[str]) -> None:
         print(f"warning: {line}", file=sys.stderr)
 
 
+def framework_labels(frameworks: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """The tables' label of each framework: its configuration (metadata display_name), e.g.
+    "flask [gunicorn gevent, 4 workers, raw, nginx]"."""
+    return {
+        name: str((info.get("metadata") or {}).get("display_name") or name)
+        for name, info in frameworks.items()
+    }
+
+
 def summarize(run_dir_arg: str) -> int:
     run_dir = Path(run_dir_arg).resolve()
     if not run_dir.is_dir():
@@ -36,8 +60,10 @@ def summarize(run_dir_arg: str) -> int:
         return EXIT_NO_DATA
     run, run_warnings = load_run_json(run_dir)
     frameworks, framework_warnings = load_frameworks(run_dir)
+    events, event_warnings = load_events(run_dir)
+    frameworks = attach_events(frameworks, events)
     loaded = load_raw_points(run_dir)
-    _warn([*run_warnings, *framework_warnings, *loaded.warnings])
+    _warn([*run_warnings, *framework_warnings, *event_warnings, *loaded.warnings])
 
     tidy = build_tidy(loaded.points, run_id=str(run.get("run_id") or run_dir.name))
     if tidy.empty:
@@ -48,18 +74,68 @@ def summarize(run_dir_arg: str) -> int:
         )
         return EXIT_NO_DATA
     _warn([f"level with errors: {line}" for line in error_warnings(tidy)])
+    clients = merge_clients(tidy)
+    _warn([f"clients: {line}" for line in late_start_warnings(clients)])
+    hosts = run.get("hosts") or {}
+    sampled = load_resources(run_dir, hosts)
+    tidy = add_level_resources(tidy, sampled.samples, hosts)
+    _warn([f"resources: {line}" for line in [*sampled.warnings, *resource_warnings(tidy)]])
+    environment, environment_problems = load_environment(run_dir)
+    _warn([*environment_problems, *environment_warnings(environment, hosts)])
 
     summary = build_summary(tidy)
-    results = build_tfb_results(tidy, run, frameworks)
+    results = build_tfb_results(
+        without_ceiling(tidy), run, {k: v for k, v in frameworks.items() if k != CEILING_FRAMEWORK}
+    )
     validate_tfb_results(results)
 
     tidy.to_csv(run_dir / "tidy.csv", index=False)
+    clients.to_csv(run_dir / "clients.csv", index=False)
+    write_resources(run_dir, sampled)
     summary.to_csv(run_dir / "summary.csv", index=False)
     results_path = run_dir / "results.json"
     results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    loading_warnings = [*run_warnings, *framework_warnings, *event_warnings, *loaded.warnings]
+    loading_warnings += [f"resources: {line}" for line in sampled.warnings] + environment_problems
+    report_path = write_run_report(RunData(run_dir, run, frameworks, tidy, summary, loading_warnings))
 
-    print(render_tables(summary))
+    environment_text = render_environment(environment)
+    if environment_text:
+        print(environment_text)
+    print(render_tables(summary, framework_labels(frameworks)))
+    print(render_events(frameworks), end="")
     print(f"results: {results_path}")
+    print(f"report: {report_path}")
+    return 0
+
+
+def compare(a_arg: str, b_arg: str, alpha: float, csv_arg: str | None) -> int:
+    try:
+        frame, text = compare_runs(Path(a_arg).resolve(), Path(b_arg).resolve(), alpha)
+    except CompareError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_NO_DATA
+    if csv_arg:
+        frame.to_csv(csv_arg, index=False)
+    print(text, end="")
+    return 0
+
+
+def report_compare(a_arg: str, b_arg: str, out_arg: str | None) -> int:
+    runs = []
+    for arg in (a_arg, b_arg):
+        run_dir = Path(arg).resolve()
+        if not run_dir.is_dir():
+            print(f"error: {arg}: no such run directory", file=sys.stderr)
+            return EXIT_NO_DATA
+        data = load_run(run_dir)
+        if data.tidy.empty:
+            print(f"error: {arg}: no usable level data under {run_dir / 'raw'}", file=sys.stderr)
+            return EXIT_NO_DATA
+        runs.append(data)
+    a, b = runs
+    out = Path(out_arg) if out_arg else b.run_dir / f"compare-{a.run_id}.html"
+    print(f"report: {write_comparison_report(a, b, out)}")
     return 0
 
 
@@ -70,6 +146,24 @@ def build_parser() -> argparse.ArgumentParser:
         "summarize", help="write tidy.csv, summary.csv, results.json into RUN_DIR and print the tables"
     )
     summarize_parser.add_argument("run_dir", metavar="RUN_DIR", help="results/<run-id> or results/latest")
+    text_compare = commands.add_parser(
+        "compare", help="print B relative to A per framework, type and level, with significance (Welch)"
+    )
+    text_compare.add_argument("run_a", metavar="A", help="the baseline run directory")
+    text_compare.add_argument("run_b", metavar="B", help="the run compared with it")
+    text_compare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    text_compare.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV")
+    compare_parser = commands.add_parser(
+        "report-compare", help="write an HTML report comparing run B with run A (the baseline)"
+    )
+    compare_parser.add_argument("run_a", metavar="A", help="the baseline run directory")
+    compare_parser.add_argument("run_b", metavar="B", help="the run compared with it")
+    compare_parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write the report (default: B/compare-<A's run id>.html)",
+    )
     return parser
 
 
@@ -77,4 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "summarize":
         return summarize(args.run_dir)
+    if args.command == "compare":
+        return compare(args.run_a, args.run_b, args.alpha, args.csv)
+    if args.command == "report-compare":
+        return report_compare(args.run_a, args.run_b, args.output)
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -6,7 +6,10 @@ Aggregation, from the tidy frame:
      shown and the row's flags say "latency: worst of N clients".
   2. repeats of one level: totalRequests, seconds, requestsPerSecond and latencyAvg_ms are MEANS over
      repeats (requestsPerSecond_min/_max give the spread), latencyMax_ms is the MAX over repeats, error
-     counts are SUMS over repeats. Percentiles are never averaged (they are not in the summary).
+     counts are SUMS over repeats. requestsPerSecond_median, _ci_low/_ci_high (95 % CI of the mean), _cv_pct
+     and unstable come from analysis.stats. Percentiles are never averaged: p50_ms ... p999_ms are the MEDIAN
+     over repeats of the worst client's value. Resource columns: analysis.resources.level_summary.
+     ceiling_fraction: requestsPerSecond_median / the ceiling's at the same type and level (analysis.ceiling).
 A level with any error gets has_errors and a "errors: read=3 non2xx=10" flag: it is listed, never hidden.
 Pipelined points have no per-request latency (see analysis.tidy): the tables show "n/a (pipelined)".
 """
@@ -14,12 +17,18 @@ Pipelined points have no per-request latency (see analysis.tidy): the tables sho
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
+from analysis import resources
+from analysis.ceiling import ceiling_fractions
+from analysis.stats import repeat_statistics
 from analysis.tidy import ERROR_COLUMNS
 from analysis.units import format_latency_ms
 
+SUMMARY_PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "p999_ms")
 QUERY_SWEEP_TYPES = frozenset({"queries", "updates", "query", "update"})
 SUMMARY_COLUMNS = (
     "test_type",
@@ -39,6 +48,14 @@ SUMMARY_COLUMNS = (
     *ERROR_COLUMNS,
     "has_errors",
     "flags",
+    "requestsPerSecond_median",
+    "requestsPerSecond_ci_low",
+    "requestsPerSecond_ci_high",
+    "requestsPerSecond_cv_pct",
+    "unstable",
+    *SUMMARY_PERCENTILES,
+    *resources.SUMMARY_COLUMNS,
+    "ceiling_fraction",
 )
 TABLE_SORTS = (("requestsPerSecond", False), ("latencyAvg", True))
 
@@ -48,6 +65,11 @@ def level_name(test_type: str) -> str:
     return "queries" if test_type in QUERY_SWEEP_TYPES else "concurrency"
 
 
+def _is_set(flag: object) -> bool:
+    """True for a set flag; False for an unset or unknown (<NA>) one."""
+    return isinstance(flag, bool | np.bool_) and bool(flag)
+
+
 def _flags(row: pd.Series) -> str:
     parts = []
     errors = [f"{c.removeprefix('errors_')}={int(row[c])}" for c in ERROR_COLUMNS if row[c]]
@@ -55,13 +77,23 @@ def _flags(row: pd.Series) -> str:
         parts.append("errors: " + " ".join(errors))
     if row["clients"] > 1:
         parts.append(f"latency: worst of {int(row['clients'])} clients")
+    if row["unstable"]:
+        parts.append(f"unstable: CV {row['requestsPerSecond_cv_pct']:.1f} %")
+    # Where the client shares its host with the app or db, one busy machine sets both flags: say that once.
+    shared_and_busy = _is_set(row["client_saturated"]) and _is_set(row["client_shares_host"])
+    if shared_and_busy:
+        parts.append("CPU saturated (wrk shares the host with the app/db)")
+    elif _is_set(row["client_saturated"]):
+        parts.append("client saturated")
+    if _is_set(row["db_bound"]) and not shared_and_busy:
+        parts.append("db bound")
     return "; ".join(parts)
 
 
 def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
     """One row per test_type x framework x level (columns: SUMMARY_COLUMNS)."""
     if tidy.empty:
-        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS)).astype({"unstable": "bool"})
     keys = ["test_type", "framework", "level"]
     per_repeat = tidy.groupby([*keys, "repeat"], as_index=False).agg(
         clients=("client", "nunique"),
@@ -71,6 +103,7 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
         requestsPerSecond=("requestsPerSecond", "sum"),
         latencyAvg_ms=("latencyAvg_ms", "max"),
         latencyMax_ms=("latencyMax_ms", "max"),
+        **{c: (c, "max") for c in SUMMARY_PERCENTILES},
         **{c: (c, "sum") for c in ERROR_COLUMNS},
     )
     summary = per_repeat.groupby(keys, as_index=False).agg(
@@ -84,8 +117,12 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
         requestsPerSecond_max=("requestsPerSecond", "max"),
         latencyAvg_ms=("latencyAvg_ms", "mean"),
         latencyMax_ms=("latencyMax_ms", "max"),
+        **{c: (c, "median") for c in SUMMARY_PERCENTILES},
         **{c: (c, "sum") for c in ERROR_COLUMNS},
     )
+    summary = summary.merge(repeat_statistics(per_repeat, keys, "requestsPerSecond"), on=keys, how="left")
+    summary = summary.merge(resources.level_summary(tidy, keys), on=keys, how="left")
+    summary["ceiling_fraction"] = ceiling_fractions(summary)
     summary["level_name"] = summary["test_type"].map(level_name)
     summary["has_errors"] = summary[list(ERROR_COLUMNS)].gt(0).any(axis=1)
     summary["flags"] = summary.apply(_flags, axis=1) if len(summary) else ""
@@ -101,8 +138,13 @@ def _latency_text(millis: float, pipelined: bool) -> str:
     return format_latency_ms(millis)
 
 
-def table_frame(summary: pd.DataFrame, test_type: str, sort_by: str) -> pd.DataFrame:
-    """The display table of one test type, sorted by "requestsPerSecond" (desc.) or "latencyAvg" (asc.)."""
+def table_frame(
+    summary: pd.DataFrame, test_type: str, sort_by: str, labels: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The display table of one test type, sorted by "requestsPerSecond" (desc.) or "latencyAvg" (asc.).
+
+    labels: what the framework column shows for a framework (its configuration), default its name.
+    """
     rows = summary[summary["test_type"] == test_type]
     ascending = dict(TABLE_SORTS)[sort_by]
     sort_column = "latencyAvg_ms" if sort_by == "latencyAvg" else sort_by
@@ -113,31 +155,55 @@ def table_frame(summary: pd.DataFrame, test_type: str, sort_by: str) -> pd.DataF
         kind="stable",
     )
     pipelined = rows["pipeline"] > 1
-    return pd.DataFrame(
-        {
-            "framework": rows["framework"],
-            level_name(test_type): rows["level"],
-            "totalRequests": rows["totalRequests"].round().astype("int64"),
-            "seconds": rows["seconds"],
-            "requestsPerSecond": rows["requestsPerSecond"].round(2),
-            "latencyAvg": [
-                _latency_text(v, p) for v, p in zip(rows["latencyAvg_ms"], pipelined, strict=True)
-            ],
-            "latencyMax": [
-                _latency_text(v, p) for v, p in zip(rows["latencyMax_ms"], pipelined, strict=True)
-            ],
-            "flags": rows["flags"],
-        }
-    )
+    columns: dict[str, object] = {
+        "framework": [(labels or {}).get(f, f) for f in rows["framework"]],
+        level_name(test_type): rows["level"],
+        "totalRequests": rows["totalRequests"].round().astype("int64"),
+        "seconds": rows["seconds"],
+        "requestsPerSecond": rows["requestsPerSecond"].round(2),
+    }
+    # Columns that only carry information when the run has it: repeats, a ceiling, resource samples.
+    if (rows["repeats"] > 1).any():
+        columns["median"] = rows["requestsPerSecond_median"].round(2)
+        columns["95% CI"] = [
+            _interval_text(lo, hi)
+            for lo, hi in zip(
+                rows["requestsPerSecond_ci_low"], rows["requestsPerSecond_ci_high"], strict=True
+            )
+        ]
+        columns["CV"] = [_percent_text(v) for v in rows["requestsPerSecond_cv_pct"]]
+    if rows["ceiling_fraction"].notna().any():
+        columns["ofCeiling"] = [_percent_text(v * 100.0) for v in rows["ceiling_fraction"]]
+    columns["latencyAvg"] = [
+        _latency_text(v, p) for v, p in zip(rows["latencyAvg_ms"], pipelined, strict=True)
+    ]
+    columns["p99"] = [_latency_text(v, p) for v, p in zip(rows["p99_ms"], pipelined, strict=True)]
+    columns["latencyMax"] = [
+        _latency_text(v, p) for v, p in zip(rows["latencyMax_ms"], pipelined, strict=True)
+    ]
+    if rows["app_cpu_pct"].notna().any():
+        columns["appCPU"] = [_percent_text(v) for v in rows["app_cpu_pct"]]
+        columns["cpuMsPer1k"] = rows["app_cpu_ms_per_1k_req"].round(1)
+        columns["clientCPU"] = [_percent_text(v) for v in rows["client_cpu_pct"]]
+    columns["flags"] = rows["flags"]
+    return pd.DataFrame(columns)
 
 
-def render_tables(summary: pd.DataFrame) -> str:
+def _percent_text(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.1f}%"
+
+
+def _interval_text(low: float, high: float) -> str:
+    return "n/a" if math.isnan(low) else f"{low:.0f}..{high:.0f}"
+
+
+def render_tables(summary: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str:
     """Both tables for every test type, as plain text with one header line per table."""
     blocks = []
     for test_type in sorted(summary["test_type"].unique()):
         for sort_by, ascending in TABLE_SORTS:
             order = "ascending" if ascending else "descending"
             header = f"== {test_type}: Sorted by {sort_by} ({order}) =="
-            table = table_frame(summary, test_type, sort_by)
+            table = table_frame(summary, test_type, sort_by, labels)
             blocks.append(header + "\n" + table.to_string(index=False))
     return "\n\n".join(blocks) + "\n"

@@ -26,6 +26,8 @@ from typing import Any
 import jsonschema
 import pandas as pd
 
+from analysis.events import failed_types
+
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "tfb-results.schema.json"
 TFB_TYPES = ("json", "db", "query", "fortune", "update", "plaintext", "cached_query")
 LAB_TO_TFB_TYPE = {"queries": "query", "fortunes": "fortune", "updates": "update"}
@@ -59,6 +61,12 @@ _UUID_NAMESPACE = uuid.UUID("4f2b8d52-3f7e-4d55-9a0c-6c1d3b7e2a10")
 def tfb_type(test_type: str) -> str:
     """The TFB name of a lab test type."""
     return LAB_TO_TFB_TYPE.get(test_type, test_type)
+
+
+def is_tfb_type(test_type: str) -> bool:
+    """False for the lab's own types (the scenarios sleep, cpu, upstream...), which results.json leaves out:
+    TFB's format and visualizer know only TFB's types. The tidy data and the tables keep them."""
+    return tfb_type(test_type) in TFB_TYPES
 
 
 def levels_key(test_type: str) -> str:
@@ -98,6 +106,8 @@ def _level_object(level_rows: pd.DataFrame) -> dict[str, Any]:
 def _raw_data(tidy: pd.DataFrame, run: Mapping[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in TFB_TYPES}
     for (test_type, framework), rows in tidy.groupby(["test_type", "framework"], sort=True):
+        if not is_tfb_type(str(test_type)):
+            continue
         configured = [int(level) for level in run.get(levels_key(str(test_type))) or []]
         seen = [int(level) for level in rows["level"].tolist()]
         levels = configured + sorted(set(seen) - set(configured))
@@ -121,9 +131,12 @@ def _status_by_type(
     }
     test_types = list(run.get("test_types") or sorted(set(tidy["test_type"])))
     names = list(run.get("frameworks") or sorted(set(tidy["framework"]) | set(frameworks)))
-    for test_type in test_types:
+    # A type an event failed (the database was unreachable) keeps its numbers in rawData, but did not succeed.
+    event_failures = failed_types(frameworks)
+    for test_type in filter(is_tfb_type, test_types):
         for framework in names:
-            target = succeeded if (test_type, framework) in measured else failed
+            ok = (test_type, framework) in measured and (test_type, framework) not in event_failures
+            target = succeeded if ok else failed
             target.setdefault(tfb_type(test_type), []).append(framework)
     return succeeded, failed
 
@@ -162,6 +175,16 @@ def _int_or_none(value: Any) -> int | None:
     return int(value)
 
 
+def _duration_s(run: Mapping[str, Any], tidy: pd.DataFrame) -> int:
+    """Seconds per level: run.json's duration_s, else the longest one in the data. Never null: TFB's results
+    site requires it and divides the requests by it."""
+    if run.get("duration_s") is not None:
+        return int(run["duration_s"])
+    if len(tidy):
+        return int(tidy["duration_s"].max())
+    raise ValueError("results.json needs a duration: run.json has no duration_s and there is no level data")
+
+
 def build_tfb_results(
     tidy: pd.DataFrame, run: Mapping[str, Any], frameworks: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -186,7 +209,7 @@ def build_tfb_results(
         },
         "startTime": _int_or_none(start_ms),
         "completionTime": _int_or_none(run.get("end_ms")),
-        "duration": _int_or_none(run.get("duration_s")),
+        "duration": _duration_s(run, tidy),
         "concurrencyLevels": [int(x) for x in run.get("concurrency_levels") or []],
         "pipelineConcurrencyLevels": [int(x) for x in run.get("pipeline_concurrency_levels") or []],
         "queryIntervals": [int(x) for x in run.get("query_levels") or []],
@@ -198,7 +221,9 @@ def build_tfb_results(
         "failed": failed,
         "verify": {
             name: {
-                tfb_type(t): str(grade) for t, grade in (frameworks.get(name, {}).get("verify") or {}).items()
+                tfb_type(t): str(grade)
+                for t, grade in (frameworks.get(name, {}).get("verify") or {}).items()
+                if is_tfb_type(t)
             }
             for name in names
         },

@@ -9,7 +9,9 @@ Columns
                 per send), queries (empty outside queries/updates), repeat, client, threads, url,
                 source (the point's path in the run directory, without suffix)
   time          duration_s (CONFIGURED duration), start_ms, end_ms (epoch ms, from the meta file),
-                wrk_duration_s (how long wrk really ran)
+                wrk_duration_s (how long wrk really ran), planned_start_ms and start_late_ms (the start
+                schedule of several clients and how late this client started; empty without one; merged
+                over clients by analysis.clients)
   throughput    totalRequests (completed responses, timed-out ones included), requestsPerSecond =
                 totalRequests / configured duration_s (benchmark-rules.md section 4), bytes
   latency       latencyAvg_ms, latencyStdev_ms, latencyMax_ms and p50_ms, p75_ms, p90_ms, p99_ms, p999_ms
@@ -17,6 +19,9 @@ Columns
                 latencyMax: the strings as wrk printed them (e.g. "1.23ms"; results.json wants them)
   errors        errors_connect, errors_read, errors_write, errors_timeout (socket errors), non2xx (wrk's
                 "Non-2xx or 3xx responses", status > 399), has_errors (any of them non-zero)
+  resources     appended by analysis.resources.add_level_resources (summarize): app_cpu_pct, db_cpu_pct,
+                db_iowait_pct, client_cpu_pct, app_cpu_ms_per_1k_req, client_saturated, db_bound,
+                resource_samples, client_shares_host (docs/design.md, "Resources")
 
 Blank (NaN) numeric latency means "no per-request latency exists", in two cases:
   - pipelined points (pipeline > 1): wrk records one latency sample per batch of pipelined requests, so its
@@ -62,6 +67,8 @@ TIDY_COLUMNS = (
     "start_ms",
     "end_ms",
     "wrk_duration_s",
+    "planned_start_ms",
+    "start_late_ms",
     "totalRequests",
     "requestsPerSecond",
     "latencyAvg_ms",
@@ -87,6 +94,8 @@ _DTYPES = {
     "duration_s": "float64",
     "start_ms": "int64",
     "end_ms": "int64",
+    "planned_start_ms": "Int64",
+    "start_late_ms": "Int64",
     "totalRequests": "int64",
     "bytes": "int64",
     "has_errors": "bool",
@@ -132,6 +141,8 @@ def _row(point: RawPoint, default_run_id: str | None) -> dict[str, Any]:
         "start_ms": int(meta["start_ms"]),
         "end_ms": int(meta["end_ms"]),
         "wrk_duration_s": report.duration_us / 1e6,
+        "planned_start_ms": _int_or_none(meta.get("planned_start_ms")),
+        "start_late_ms": _int_or_none(meta.get("start_late_ms")),
         "totalRequests": requests,
         "requestsPerSecond": requests / duration_s if duration_s > 0 else math.nan,
         "latencyAvg_ms": latency_ms(report.latency_mean_us),

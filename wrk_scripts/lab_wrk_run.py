@@ -7,7 +7,8 @@ Writes, next to each other (docs/design.md, "Results directory"):
 
     PREFIX.txt        wrk's stdout exactly as printed (plus stderr when wrk is missing or fails)
     PREFIX.json       the object written by report.lua's done() (wrk runs with WRK_REPORT_JSON set)
-    PREFIX.meta.json  the --meta object merged with start_ms, end_ms, exit_code, command
+    PREFIX.meta.json  the --meta object merged with start_ms, end_ms, exit_code, command, hostname, and with
+                      --start-at: planned_start_ms and start_late_ms (how late wrk started, 0 when on time)
 
 Every file is written to a temporary name and renamed into place, and PREFIX.meta.json is removed before the
 run and written LAST: its presence means "this point finished". A run that was killed leaves no meta file.
@@ -15,20 +16,31 @@ run and written LAST: its presence means "this point finished". A run that was k
 Exit status: wrk's exit status; 127 when wrk cannot be started; 3 when wrk exited 0 but left no valid JSON
 report (the wrk command must load report.lua or pipeline.lua). With --skip-existing, a point whose meta file
 says exit_code 0 (and whose .txt and .json exist) is kept: the script prints that and exits 0 without running.
+
+--start-at is the start barrier of several clients (playbooks/filter_plugins/lab_schedule.py): the script
+sleeps until that wall-clock time, then starts wrk. When it is called after that time it starts at once, and
+start_late_ms says by how much it missed the barrier.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import fcntl
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 EXIT_NO_REPORT = 3
+PR_SET_PDEATHSIG = 1
 EXIT_NOT_FOUND = 127
 REPORT_ENV = "WRK_REPORT_JSON"
 
@@ -48,6 +60,40 @@ def _atomic_write(path: Path, text: str) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _point_lock(directory: Path) -> Iterator[int]:
+    """Holds a lock on the output directory itself (flock, no lock file among the results): one run at a time
+    per framework, type and client.
+
+    A benchmark resumed right after its controller was killed finds the interrupted point still running (the
+    killed controller's command goes on): it waits here, then keeps what that run finished. wrk inherits the
+    lock, so it stays held for as long as either process lives. Yields the lock's file descriptor.
+    """
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"lab_wrk_run: waiting for the lock on {directory} (another run goes on)", file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _remove_leftovers(paths: dict[str, Path]) -> None:
+    """Temporary files of an earlier run of this point that was killed before it could rename them."""
+    for path in paths.values():
+        for leftover in path.parent.glob(f".{path.name}.*-*"):
+            leftover.unlink(missing_ok=True)
+
+
+def _die_with_parent() -> None:
+    """In wrk, before exec: if this script is killed, the kernel kills wrk too (no orphan load on the app)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _now_ms() -> int:
@@ -132,11 +178,18 @@ def run(argv: list[str]) -> int:
     paths = _paths(args.out)
     stem = paths["meta"].name[: -len(".meta.json")]
 
-    if args.skip_existing and _finished_point(paths) is not None:
-        print(f"{stem}: kept (finished earlier, exit_code 0): {paths['meta']}")
-        return 0
-
     paths["meta"].parent.mkdir(parents=True, exist_ok=True)
+    with _point_lock(paths["meta"].parent) as lock_fd:
+        if args.skip_existing and _finished_point(paths) is not None:
+            print(f"{stem}: kept (finished earlier, exit_code 0): {paths['meta']}")
+            return 0
+        _remove_leftovers(paths)
+        return _measure(args, command, paths, stem, lock_fd)
+
+
+def _measure(
+    args: argparse.Namespace, command: list[str], paths: dict[str, Path], stem: str, lock_fd: int
+) -> int:
     paths["meta"].unlink(missing_ok=True)
     report_tmp = paths["json"].with_name(f".{paths['json'].name}.wrk-{os.getpid()}")
     report_tmp.unlink(missing_ok=True)
@@ -148,7 +201,16 @@ def run(argv: list[str]) -> int:
     env[REPORT_ENV] = str(report_tmp.resolve())
     start_ms = _now_ms()
     try:
-        proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            command,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            pass_fds=(lock_fd,),
+            # Safe here: this script has a single thread.
+            preexec_fn=_die_with_parent,
+        )
         exit_code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
     except OSError as exc:
         exit_code, stdout, stderr = EXIT_NOT_FOUND, "", f"lab_wrk_run: cannot run {command[0]!r}: {exc}\n"
@@ -169,6 +231,11 @@ def run(argv: list[str]) -> int:
 
     meta = dict(args.meta)
     meta.update({"start_ms": start_ms, "end_ms": end_ms, "exit_code": exit_code, "command": command})
+    # The host's own name (not the inventory's): proof of where wrk ran.
+    meta["hostname"] = socket.gethostname()
+    if args.start_at is not None:
+        meta["planned_start_ms"] = args.start_at
+        meta["start_late_ms"] = max(0, start_ms - args.start_at)
     if stderr.strip():
         meta["stderr"] = stderr
     _atomic_write(paths["meta"], json.dumps(meta, indent=2, sort_keys=True) + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -65,6 +66,15 @@ def db_config_from_env(environ: Mapping[str, str] = os.environ) -> DbConfig:
         pool_size=pool_size,
         mode=mode,
     )
+
+
+def greenlet_worker() -> bool:
+    """True under gunicorn's gevent worker, which monkey-patches threading before it imports the app.
+
+    Thread-local state (Django's connections) is then per greenlet, i.e. per client connection.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
 def queries_param(raw: str | None) -> int:

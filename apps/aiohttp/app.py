@@ -1,6 +1,6 @@
-"""aiohttp app: the six benchmark routes (see apps/README.md).
+"""aiohttp app: the six benchmark routes and the three scenario routes (see apps/README.md).
 
-Run: gunicorn --no-control-socket -k aiohttp.GunicornUVLoopWebWorker --chdir apps/aiohttp \
+Run: gunicorn --no-control-socket -k lab_aiohttp_worker.UVLoopWebWorker --chdir apps/aiohttp \
      --pythonpath apps/_common app:app
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 import labapp_common as common
 import orjson
+import scenarios
 from aiohttp import web
 
 CONFIG = common.db_config_from_env()
@@ -58,6 +59,22 @@ async def updates(request: web.Request) -> web.Response:
     return json_response(await db.update_worlds(common.queries_param(request.query.get("queries"))))
 
 
+# Scenario routes (not TFB types): apps/_common/scenarios.py.
+async def sleep(request: web.Request) -> web.Response:
+    return web.Response(
+        body=await scenarios.sleep_async(request.query.get("ms")), content_type="application/json"
+    )
+
+
+async def cpu(request: web.Request) -> web.Response:
+    return web.Response(body=scenarios.cpu(request.query.get("n")), content_type="application/json")
+
+
+async def upstream(request: web.Request) -> web.Response:
+    status, body = await scenarios.upstream_async(request.query.get("ms"), request.query.get("client"))
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
 async def db_pool(app: web.Application) -> AsyncIterator[None]:
     """One pool per worker process, opened in the worker's event loop before it serves."""
     await db.open_pool(CONFIG)
@@ -74,6 +91,9 @@ def create_app() -> web.Application:
     app.router.add_get("/queries", multiple_queries)
     app.router.add_get("/fortunes", fortunes)
     app.router.add_get("/updates", updates)
+    app.router.add_get("/sleep", sleep)
+    app.router.add_get("/cpu", cpu)
+    app.router.add_get("/upstream", upstream)
     return app
 
 

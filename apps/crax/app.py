@@ -1,4 +1,6 @@
-"""Crax app: the six benchmark routes (see apps/README.md). Raw mode only (lab.yml db_modes).
+"""Crax app: the six benchmark routes and the three scenario routes (see apps/README.md).
+
+Raw mode only (lab.yml db_modes).
 
 Run: gunicorn --no-control-socket -k uvicorn_worker.UvicornWorker --chdir apps/crax \
      --pythonpath apps/_common app:app
@@ -17,6 +19,8 @@ import db_raw as db
 import jinja2
 import labapp_common as common
 import orjson
+import scenarios
+from asgi_scope import WithAddresses
 from crax import Crax
 from crax.response_types import BaseResponse
 from crax.urls import Route, Url
@@ -77,6 +81,32 @@ async def updates(request: Any, scope: Any, receive: Any, send: Any) -> None:
     await JSONResponse(request, await db.update_worlds(_queries(request)))(scope, receive, send)
 
 
+# Scenario routes (not TFB types): apps/_common/scenarios.py.
+class JSONBytesResponse(BaseResponse):  # type: ignore[misc]
+    """A body that is JSON already (the scenario handlers answer bytes)."""
+
+    content_type = "application/json"
+
+
+def _param(request: Any, name: str) -> str | None:
+    value: str | None = request.query.get(name, [None])[0]
+    return value
+
+
+async def sleep(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    body = await scenarios.sleep_async(_param(request, "ms"))
+    await JSONBytesResponse(request, body)(scope, receive, send)
+
+
+async def cpu(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    await JSONBytesResponse(request, scenarios.cpu(_param(request, "n")))(scope, receive, send)
+
+
+async def upstream(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    status, body = await scenarios.upstream_async(_param(request, "ms"), _param(request, "client"))
+    await JSONBytesResponse(request, body, status_code=status)(scope, receive, send)
+
+
 URL_PATTERNS = [
     Route(Url("/json"), json_handler),
     Route(Url("/plaintext"), plaintext),
@@ -84,6 +114,9 @@ URL_PATTERNS = [
     Route(Url("/queries"), multiple_queries),
     Route(Url("/fortunes"), fortunes),
     Route(Url("/updates"), updates),
+    Route(Url("/sleep"), sleep),
+    Route(Url("/cpu"), cpu),
+    Route(Url("/upstream"), upstream),
 ]
 # No STATIC_DIRS here on purpose: Crax appends to that list on every request.
 MIDDLEWARE: list[str] = []
@@ -95,4 +128,5 @@ async def open_pool() -> None:
     await db.open_pool(CONFIG)
 
 
-app = Crax(settings=__name__, on_startup=open_pool)
+# Behind a unix socket the ASGI scope has no client address, which Crax cannot handle (asgi_scope.py).
+app = WithAddresses(Crax(settings=__name__, on_startup=open_pool))

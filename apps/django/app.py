@@ -1,4 +1,4 @@
-"""Django app in one module: settings, the six benchmark routes and the WSGI callable (see apps/README.md).
+"""Django app in one module: settings, the benchmark and scenario routes, the WSGI callable (apps/README.md).
 
 Run: gunicorn --no-control-socket -k gthread --threads 8 --chdir apps/django \
      --pythonpath apps/_common app:app
@@ -12,9 +12,12 @@ from pathlib import Path
 import django
 import labapp_common as common
 import orjson
+import scenarios
 from django.conf import settings
 
 CONFIG = common.db_config_from_env()
+GREENLETS = common.greenlet_worker()
+POOL = {"pool": {"min_size": CONFIG.pool_size, "max_size": CONFIG.pool_size}}
 
 settings.configure(
     DEBUG=False,
@@ -32,9 +35,11 @@ settings.configure(
             "NAME": CONFIG.name,
             "USER": CONFIG.user,
             "PASSWORD": CONFIG.password or "",
-            "CONN_MAX_AGE": None,  # persistent: one connection per worker thread, kept open
+            # Persistent: one connection per worker thread, kept open. Under gevent a "thread" is a greenlet
+            # per client connection, so there Django's pool (LAB_DB_POOL_SIZE per worker) lends connections.
+            "CONN_MAX_AGE": 0 if GREENLETS else None,
             # Raw mode binds parameters on the server, so psycopg prepares repeated statements.
-            "OPTIONS": {"server_side_binding": CONFIG.mode == "raw"},
+            "OPTIONS": {"server_side_binding": CONFIG.mode == "raw"} | (POOL if GREENLETS else {}),
         }
     },
     TEMPLATES=[
@@ -89,6 +94,20 @@ def updates(request: HttpRequest) -> HttpResponse:
     return json_response(db.update_worlds(common.queries_param(request.GET.get("queries"))))
 
 
+# Scenario routes (not TFB types): apps/_common/scenarios.py.
+def sleep(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(scenarios.sleep_sync(request.GET.get("ms")), content_type="application/json")
+
+
+def cpu(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(scenarios.cpu(request.GET.get("n")), content_type="application/json")
+
+
+def upstream(request: HttpRequest) -> HttpResponse:
+    status, body = scenarios.upstream_sync(request.GET.get("ms"))
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
 urlpatterns = [
     path("json", json_handler),
     path("plaintext", plaintext),
@@ -96,6 +115,9 @@ urlpatterns = [
     path("queries", multiple_queries),
     path("fortunes", fortunes),
     path("updates", updates),
+    path("sleep", sleep),
+    path("cpu", cpu),
+    path("upstream", upstream),
 ]
 
 app = get_wsgi_application()

@@ -1,4 +1,4 @@
-"""FastAPI app: the six benchmark routes (see apps/README.md).
+"""FastAPI app: the six benchmark routes and the three scenario routes (see apps/README.md).
 
 Run: gunicorn --no-control-socket -k uvicorn_worker.UvicornWorker --chdir apps/fastapi \
      --pythonpath apps/_common app:app
@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 import labapp_common as common
 import orjson
+import scenarios
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
@@ -74,3 +75,20 @@ async def fortunes() -> Response:
 @app.get("/updates")
 async def updates(queries: str | None = None) -> Response:
     return json_response(await db.update_worlds(common.queries_param(queries)))
+
+
+# Scenario routes (not TFB types): apps/_common/scenarios.py.
+@app.get("/sleep")
+async def sleep(ms: str | None = None) -> Response:
+    return Response(await scenarios.sleep_async(ms), media_type="application/json")
+
+
+@app.get("/cpu")
+async def cpu(n: str | None = None) -> Response:
+    return Response(scenarios.cpu(n), media_type="application/json")
+
+
+@app.get("/upstream")
+async def upstream(ms: str | None = None, client: str | None = None) -> Response:
+    status, body = await scenarios.upstream_async(ms, client)
+    return Response(body, status_code=status, media_type="application/json")

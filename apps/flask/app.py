@@ -1,4 +1,4 @@
-"""Flask app: the six benchmark routes (see apps/README.md).
+"""Flask app: the six benchmark routes and the three scenario routes (see apps/README.md).
 
 Run: gunicorn --no-control-socket -k gthread --threads 8 --chdir apps/flask \
      --pythonpath apps/_common app:app
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import labapp_common as common
 import orjson
+import scenarios
 from flask import Flask, Response, render_template, request
 
 CONFIG = common.db_config_from_env()
@@ -56,3 +57,20 @@ def fortunes() -> Response:
 @app.get("/updates")
 def updates() -> Response:
     return json_response(db.update_worlds(common.queries_param(request.args.get("queries"))))
+
+
+# Scenario routes (not TFB types): apps/_common/scenarios.py.
+@app.get("/sleep")
+def sleep() -> Response:
+    return Response(scenarios.sleep_sync(request.args.get("ms")), mimetype="application/json")
+
+
+@app.get("/cpu")
+def cpu() -> Response:
+    return Response(scenarios.cpu(request.args.get("n")), mimetype="application/json")
+
+
+@app.get("/upstream")
+def upstream() -> Response:
+    status, body = scenarios.upstream_sync(request.args.get("ms"))
+    return Response(body, status=status, mimetype="application/json")

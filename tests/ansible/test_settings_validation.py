@@ -65,9 +65,41 @@ BAD = [
         ("lab_db_mode=orm", "crax", "raw"),
     ),
     Bad("run-id-with-a-path", ("lab_run_id=../x",), ("lab_run_id", "../x")),
+    Bad(
+        "proxy-without-scheme",
+        ("lab_package_proxy=10.0.0.1:3128",),
+        ("lab_package_proxy", "10.0.0.1:3128", "http://host:port"),
+    ),
+    Bad("clock-skew-zero", ("lab_max_clock_skew_ms=0",), ("lab_max_clock_skew_ms=0", "1..60000")),
+    # The scenario parameters: each key required, an int, within the bounds the apps clamp to.
+    Bad(
+        "scenario-sleep-above-the-clamp",
+        ('{"lab_scenario_params": {"sleep_ms": 9000, "cpu_n": 1, "upstream_ms": 1}}',),
+        ("lab_scenario_params.sleep_ms=9000", "0..5000"),
+    ),
+    Bad(
+        "scenario-cpu-zero",
+        ('{"lab_scenario_params": {"sleep_ms": 1, "cpu_n": 0, "upstream_ms": 1}}',),
+        ("lab_scenario_params.cpu_n=0", "1..1000000"),
+    ),
+    Bad(
+        "scenario-param-missing",
+        ('{"lab_scenario_params": {"sleep_ms": 10}}',),
+        ("missing required arguments: cpu_n, upstream_ms", "lab_scenario_params"),
+    ),
+    Bad(
+        "scenario-param-not-a-number",
+        ('{"lab_scenario_params": {"sleep_ms": 1, "cpu_n": "many", "upstream_ms": 1}}',),
+        ("cpu_n", "lab_scenario_params", "many"),
+    ),
 ]
 GOOD_CHECK = "good-check"
 GOOD_RUN = "good-run"
+GOOD_SCENARIOS = "good-scenarios"
+SCENARIO_SETTINGS = (
+    '{"lab_test_types": ["sleep", "cpu", "upstream", "upstream_sync"],'
+    ' "lab_scenario_params": {"sleep_ms": 0, "cpu_n": 1000000, "upstream_ms": 5000}}'
+)
 
 
 @dataclass(frozen=True)
@@ -126,6 +158,7 @@ def runs(secrets_dir_existed: bool) -> dict[str, Run]:
         futures = {bad.id: pool.submit(run_validate, *bad.extra_vars) for bad in BAD}
         futures[GOOD_CHECK] = pool.submit(run_validate)
         futures[GOOD_RUN] = pool.submit(run_validate, check=False)
+        futures[GOOD_SCENARIOS] = pool.submit(run_validate, SCENARIO_SETTINGS)
         return {run_id: future.result() for run_id, future in futures.items()}
 
 
@@ -161,6 +194,12 @@ def test_good_settings_pass(runs: dict[str, Run], secrets_dir_existed: bool) -> 
     assert run.returncode == 0, run.output
     allowed_changes = 0 if secrets_dir_existed else 1
     assert sum(host["changed"] for host in run.stats.values()) <= allowed_changes, run.stats
+
+
+def test_scenario_types_and_bounds_pass(runs: dict[str, Run]) -> None:
+    run = runs[GOOD_SCENARIOS]
+    assert run.returncode == 0, run.output
+    assert all(host["failures"] == 0 for host in run.stats.values()), run.stats
 
 
 def _first_play(playbook: str) -> dict[str, Any]:

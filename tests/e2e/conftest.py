@@ -15,12 +15,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
-# Tiny sweeps: every phase of the real sequence runs, each for a second.
+# Tiny sweeps: every phase of the real sequence runs, each for a second; levels for two, the shortest that
+# always holds a whole 1 s resource sample (analysis/resources.py).
 CONCURRENCY_LEVELS = [8, 32]
 PIPELINE_LEVELS = [32]
 QUERY_LEVELS = [1, 5]
 TINY: dict[str, object] = {
-    "lab_duration_s": 1,
+    "lab_duration_s": 2,
     "lab_primer_duration_s": 1,
     "lab_warmup_duration_s": 1,
     "lab_pause_s": 0,

@@ -100,3 +100,71 @@ def test_no_secret_in_results_or_logs(benchmark_run: PlaybookRun, results_dir: P
     for path in _run_dir(results_dir).rglob("*"):
         if path.is_file() and path.suffix != ".gz":
             assert secret not in path.read_text(errors="replace"), path
+
+
+def test_every_host_was_sampled_for_the_whole_run(benchmark_run: PlaybookRun, results_dir: Path) -> None:
+    run_dir = _run_dir(results_dir)
+    run = json.loads((run_dir / "run.json").read_text())
+    hosts = {h for tier in ("db", "app", "client") for h in run["hosts"][tier]}
+    samples = pd.read_csv(run_dir / "resources" / "samples.csv")
+    tidy = pd.read_csv(run_dir / "tidy.csv")
+    for host in hosts:
+        rows = samples[samples.host == host]
+        assert set(rows.tier) == {"db+app+client"}, rows.tier.unique()
+        # one sample a second from before the first level to after the last one
+        assert rows.time_ms.min() < tidy.start_ms.min() and rows.time_ms.max() > tidy.end_ms.max()
+        assert rows.time_ms.diff().dropna().le(1100).all()
+        assert (rows.cpu_user_pct + rows.cpu_system_pct).max() > 10
+        assert rows.net_rx_bytes_s.max() > 0 and rows.cswch_s.max() > 0 and rows.mem_used_bytes.min() > 0
+        raw = run_dir / "resources" / "raw" / host
+        assert {p.name.split(".", 1)[1] for p in raw.iterdir()} == {"sa", "sa.json", "start.json"}
+        assert not Path(f"/run/lab/{host}/sampler.pid").exists(), "the sampler must be stopped after the run"
+    cores = pd.read_csv(run_dir / "resources" / "cpu_per_core.csv")
+    assert set(cores.host) == hosts and cores.core.nunique() >= 1
+
+
+def test_every_level_has_its_resource_use(benchmark_run: PlaybookRun, results_dir: Path) -> None:
+    tidy = pd.read_csv(_run_dir(results_dir) / "tidy.csv")
+    columns = ["app_cpu_pct", "db_cpu_pct", "client_cpu_pct", "app_cpu_ms_per_1k_req"]
+    columns += ["client_saturated", "db_bound", "p50_ms", "p90_ms"]
+    assert (tidy.resource_samples >= 1).all(), tidy[tidy.resource_samples < 1]
+    assert tidy[columns[:6]].notna().all().all(), tidy[columns]
+    plain = tidy[tidy.pipeline == 1]
+    assert plain[["p50_ms", "p90_ms", "p99_ms", "p999_ms"]].notna().all().all()
+    assert tidy[tidy.pipeline > 1][["p50_ms", "p99_ms"]].isna().all().all()  # no per-request latency
+
+
+def test_environment_of_every_host(benchmark_run: PlaybookRun, results_dir: Path) -> None:
+    run_dir = _run_dir(results_dir)
+    run = json.loads((run_dir / "run.json").read_text())
+    environment = json.loads((run_dir / "environment.json").read_text())
+    hosts = {h for tier in ("db", "app", "client") for h in run["hosts"][tier]}
+    assert set(environment) == hosts
+    for record in environment.values():
+        assert record["hardware"]["cpu_model"] and record["hardware"]["vcpus"] >= 1
+        assert record["hardware"]["memory_mb"] > 0 and record["os"]["kernel"]
+        assert record["sysctl"]["net.core.somaxconn"] == "65535"
+        assert record["limits"]["nofile_soft"] is None or record["limits"]["nofile_soft"] > 1024
+        versions = record["versions"]
+        assert versions["python"] and versions["nginx"] and versions["wrk"] and versions["postgres_server"]
+        assert set(E2E_FRAMEWORKS) <= set(record["packages"])
+        assert any(p.startswith("aiohttp==") for p in record["packages"]["aiohttp"]["packages"])
+        assert record["lab"]["git_commit"] == run["git_commit"]
+        assert record["settings"]["lab_duration_s"] == 2
+        assert not [k for k in record["settings"] if "password" in k or "secret" in k]
+    assert "== environment ==" in benchmark_run.output
+
+
+def test_the_ceiling_was_benchmarked(benchmark_run: PlaybookRun, results_dir: Path) -> None:
+    run_dir = _run_dir(results_dir)
+    outcome = json.loads((run_dir / "frameworks" / "nginx-ceiling.json").read_text())
+    assert outcome["status"] == "ok" and outcome["verify"] == {"json": "pass", "plaintext": "pass"}, outcome
+    summary = pd.read_csv(run_dir / "summary.csv")
+    ceiling = summary[summary.framework == "nginx-ceiling"]
+    assert sorted(set(ceiling.test_type)) == ["json", "plaintext"]
+    assert (ceiling.ceiling_fraction == 1.0).all()
+    apps = summary[summary.framework.isin(E2E_FRAMEWORKS) & summary.test_type.isin(["json", "plaintext"])]
+    assert apps.ceiling_fraction.notna().all() and (apps.ceiling_fraction > 0).all()
+    results = json.loads((run_dir / "results.json").read_text())
+    assert "nginx-ceiling" not in results["frameworks"]  # TFB's results list the frameworks only
+    assert "ofCeiling" in benchmark_run.output

@@ -34,7 +34,10 @@ def test_summarize_writes_outputs_and_prints_tables(
     for test_type in ("json", "plaintext", "queries"):
         assert f"== {test_type}: Sorted by requestsPerSecond (descending) ==" in out
         assert f"== {test_type}: Sorted by latencyAvg (ascending) ==" in out
-    assert out.rstrip().splitlines()[-1] == f"results: {sample_run / 'results.json'}"
+    assert out.rstrip().splitlines()[-2:] == [
+        f"results: {sample_run / 'results.json'}",
+        f"report: {sample_run / 'report.html'}",
+    ]
 
     assert "level-c8-r2: incomplete point" in err
     assert "wrk failed (exit_code 127)" in err

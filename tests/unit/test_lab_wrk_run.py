@@ -282,3 +282,51 @@ def test_pipeline_lua_sends_depth_requests_per_write_and_reports(
     assert report["requests"] > 0
     assert pipeline_counter.max_batch == depth
     assert report["requests"] <= pipeline_counter.requests  # wrk counts only responses the server sent
+
+
+def test_start_at_starts_two_clients_together(tmp_path: Path, wrk_binary: str, hello_server: str) -> None:
+    start_at = int(time.time() * 1000) + 1500
+    args = ["--start-at", str(start_at)]
+    prefixes = [tmp_path / client / "level-c2-r1" for client in ("client-a", "client-b")]
+    procs = [
+        subprocess.Popen(
+            [
+                *(sys.executable, str(LAB_WRK_RUN), "--out", str(prefix), "--meta", json.dumps(META), *args),
+                *("--", *wrk_cmd(wrk_binary, f"{hello_server}/json")),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for prefix in prefixes
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    metas = [read_json(prefix.with_suffix(".meta.json")) for prefix in prefixes]
+    for meta in metas:
+        assert meta["planned_start_ms"] == start_at
+        assert start_at <= meta["start_ms"] <= start_at + 200, meta
+        assert meta["start_late_ms"] == meta["start_ms"] - start_at
+        assert meta["hostname"] == socket.gethostname()
+    assert abs(metas[0]["start_ms"] - metas[1]["start_ms"]) <= 200
+
+
+def test_a_late_client_starts_at_once_and_records_by_how_much(tmp_path: Path) -> None:
+    prefix = tmp_path / "late"
+    start_at = int(time.time() * 1000) - 3000
+    began = time.monotonic()
+    proc = lab_run(prefix, [sys.executable, "-c", "print('no report')"], "--start-at", str(start_at))
+    assert time.monotonic() - began < 2.0  # did not wait
+    assert "in the past; starting now" in proc.stderr
+    meta = read_json(prefix.with_suffix(".meta.json"))
+    assert meta["planned_start_ms"] == start_at
+    assert meta["start_late_ms"] >= 3000
+
+
+def test_without_start_at_no_barrier_fields(tmp_path: Path) -> None:
+    prefix = tmp_path / "p"
+    lab_run(prefix, [sys.executable, "-c", "print('no report')"])
+    meta = read_json(prefix.with_suffix(".meta.json"))
+    assert "planned_start_ms" not in meta and "start_late_ms" not in meta
+    assert meta["hostname"] == socket.gethostname()

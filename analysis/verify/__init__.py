@@ -1,0 +1,7 @@
+"""TFB-grade verification of the test types (benchmark-rules.md sections 2 and 3), stdlib only.
+
+Pure grading (checks, grading, fortunes, db_checks: responses and snapshots in, checks out) is kept apart
+from the I/O (fetch, http_checks, load) and from the files of a run (report, sequence). The database is read
+by whoever can reach it, with the statements of sql.py. Command line: ``python -m analysis.verify``
+(see cli.py).
+"""

@@ -1,0 +1,7 @@
+"""``python -m analysis.verify``: see cli.py."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

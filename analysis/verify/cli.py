@@ -1,0 +1,179 @@
+"""``python -m analysis.verify <command>``: the verifier's steps, each usable alone.
+
+    sql                          the snapshot statements as JSON {"counters": ..., "worlds": ...}
+    http URL --types T,.. --out FILE
+                                 every HTTP check of the types; prints {"grades": ..., "load": [types]}
+    load URL --type T --out FILE 512 requests at concurrency 512 to the type's database-hit URL
+    dbhits --type T --before F --after F --load F
+                                 grade one type's database-hit check from snapshot files; prints the checks
+    report --framework F --types T,.. --data DIR --out DIR [--target URL]
+                                 grade everything in DIR, write verification.txt and summary.json into
+                                 --out, print the summary
+    run URL --framework F --types T,.. --out DIR --psql "psql ARGS"
+                                 all of it in one go, on a host where `psql ARGS -c SQL` reaches hello_world
+                                 as a superuser (for app developers; the playbook runs the steps itself)
+
+Stdlib only, so the package can also be copied to a client and run as ``python -m verify``. Exit status: 0
+when the step ran (the grades are in the output, not in the status), 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .checks import Check
+from .db_checks import grade_db_hits
+from .http_checks import verify_http
+from .load import LoadResult, run_load
+from .report import build_report, write_report
+from .rules import DB_HITS, DB_TYPES, LOAD_CONCURRENCY, LOAD_REQUESTS, TEST_TYPES, accept_header
+from .sequence import db_types_to_load, verify_framework
+from .sql import parse_counters, statements_json
+
+
+def _types(value: str) -> list[str]:
+    types = [t for t in (part.strip() for part in value.split(",")) if t]
+    unknown = [t for t in types if t not in TEST_TYPES]
+    if unknown or not types:
+        raise argparse.ArgumentTypeError(
+            f"test types {value!r}: unknown {', '.join(unknown) or '(none given)'};"
+            f" allowed: {', '.join(TEST_TYPES)}"
+        )
+    return list(dict.fromkeys(types))
+
+
+def _db_type(value: str) -> str:
+    if value not in DB_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"type {value!r} has no database-hit check; allowed: {', '.join(DB_TYPES)}"
+        )
+    return value
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False))
+
+
+def cmd_http(args: argparse.Namespace) -> int:
+    result = verify_http(args.url, args.types, args.timeout)
+    _write_json(args.out, result.to_json())
+    grades = result.grades()
+    _print({"grades": grades, "load": db_types_to_load(args.types, grades)})
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    url = args.url.rstrip("/") + DB_HITS[args.type].path
+    result = run_load(url, accept_header(args.type), args.requests, args.concurrency, args.timeout)
+    _write_json(args.out, result.to_json())
+    _print(result.to_json())
+    return 0
+
+
+def cmd_dbhits(args: argparse.Namespace) -> int:
+    before = parse_counters(_read_json(args.before))
+    after = parse_counters(_read_json(args.after))
+    checks: list[Check] = grade_db_hits(args.type, before, after, LoadResult.from_json(_read_json(args.load)))
+    _print([c.to_json() for c in checks])
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    report = build_report(args.framework, args.data, args.types)
+    _print(write_report(report, args.out, args.target))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    psql = shlex.split(args.psql)
+
+    def snapshot(sql: str) -> Any:
+        out = subprocess.run([*psql, "-X", "-A", "-t", "-c", sql], check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+    report = verify_framework(args.framework, args.url, args.types, args.out / "data", snapshot, args.timeout)
+    _print(write_report(report, args.out, args.url))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.verify", description="TFB-grade verification of the test types."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("sql", help="print the snapshot statements as JSON")
+
+    http = commands.add_parser("http", help="every HTTP check of the given types")
+    http.add_argument("url", help="base URL of the app, e.g. http://10.0.0.2:8080")
+    http.add_argument("--types", type=_types, required=True, help="comma-separated test types")
+    http.add_argument("--out", type=Path, required=True, help="where to write the results (JSON)")
+    http.add_argument("--timeout", type=float, default=20.0, help="seconds per request (default 20)")
+
+    load = commands.add_parser("load", help="the load of a database-hit check")
+    load.add_argument("url", help="base URL of the app")
+    load.add_argument("--type", type=_db_type, required=True)
+    load.add_argument("--out", type=Path, required=True)
+    load.add_argument("--requests", type=int, default=LOAD_REQUESTS)
+    load.add_argument("--concurrency", type=int, default=LOAD_CONCURRENCY)
+    load.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+
+    dbhits = commands.add_parser("dbhits", help="grade a database-hit check from snapshot files")
+    dbhits.add_argument("--type", type=_db_type, required=True)
+    dbhits.add_argument("--before", type=Path, required=True)
+    dbhits.add_argument("--after", type=Path, required=True)
+    dbhits.add_argument("--load", type=Path, required=True)
+
+    report = commands.add_parser("report", help="grade a data directory, write verification.txt")
+    report.add_argument("--framework", required=True)
+    report.add_argument("--types", type=_types, required=True)
+    report.add_argument("--data", type=Path, required=True, help="the directory the steps wrote into")
+    report.add_argument("--out", type=Path, required=True, help="where verification.txt and summary.json go")
+    report.add_argument("--target", default="", help="what was verified (shown in verification.txt)")
+
+    run = commands.add_parser("run", help="every step, with psql reaching the database")
+    run.add_argument("url", help="base URL of the app")
+    run.add_argument("--framework", required=True)
+    run.add_argument("--types", type=_types, required=True)
+    run.add_argument("--out", type=Path, required=True)
+    run.add_argument(
+        "--psql",
+        required=True,
+        help='e.g. "psql -h /run/lab/x/postgresql -p 5432 -U postgres -d hello_world"',
+    )
+    run.add_argument("--timeout", type=float, default=20.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sql":
+        print(statements_json())
+        return 0
+    commands = {
+        "http": cmd_http,
+        "load": cmd_load,
+        "dbhits": cmd_dbhits,
+        "report": cmd_report,
+        "run": cmd_run,
+    }
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

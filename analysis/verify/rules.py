@@ -1,0 +1,122 @@
+"""benchmark-rules.md sections 2 and 3 as data: what each test type is asked and what it must answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .checks import Grade
+
+TEST_TYPES = ("json", "plaintext", "db", "queries", "fortunes", "updates")
+# Types that read the database: they also get the database-hit check.
+DB_TYPES = ("db", "queries", "fortunes", "updates")
+
+PATHS = {
+    "json": "/json",
+    "plaintext": "/plaintext",
+    "db": "/db",
+    "queries": "/queries?queries=",
+    "fortunes": "/fortunes",
+    "updates": "/updates?queries=",
+}
+QUERY_TYPES = ("queries", "updates")
+
+# The Accept headers wrk sends (section 4), so the verifier asks exactly what the load will ask.
+ACCEPT_PLAINTEXT = "text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
+ACCEPT_OTHER = "application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
+
+
+def accept_header(test_type: str) -> str:
+    return ACCEPT_PLAINTEXT if test_type == "plaintext" else ACCEPT_OTHER
+
+
+@dataclass(frozen=True)
+class ContentType:
+    media_type: str
+    charset_required: bool
+
+
+CONTENT_TYPES = {
+    "json": ContentType("application/json", False),
+    "plaintext": ContentType("text/plain", False),
+    "db": ContentType("application/json", False),
+    "queries": ContentType("application/json", False),
+    "fortunes": ContentType("text/html", True),
+    "updates": ContentType("application/json", False),
+}
+
+REQUIRED_HEADERS = ("Server", "Date", "Content-Type")
+SIZE_HEADERS = ("Content-Length", "Transfer-Encoding")
+# Two requests this far apart must carry different Date values.
+DATE_FRESH_S = 3.0
+
+HELLO = "Hello, World!"
+MIN_ID, MAX_ID = 1, 10000
+MIN_QUERIES, MAX_QUERIES = 1, 500
+
+
+@dataclass(frozen=True)
+class QueryCase:
+    """One value of the `queries` parameter, the array length it must give, and the grade if it does not."""
+
+    value: str
+    expected_len: int
+    length_grade: Grade
+
+
+# The reference tries 2, 0, foo, 501 and empty; the lab also tries -1. The first case doubles as the type's
+# main request (the one repeated for the Date freshness check).
+QUERY_CASES = (
+    QueryCase("2", 2, "fail"),
+    QueryCase("0", 1, "fail"),
+    QueryCase("-1", 1, "fail"),
+    QueryCase("foo", 1, "fail"),
+    QueryCase("", 1, "fail"),
+    QueryCase("501", 500, "warn"),
+)
+UPDATE_CHECK_CASE = "501"
+
+FORTUNES = (
+    (1, "fortune: No such file or directory"),
+    (2, "A computer scientist is someone who fixes things that aren't broken."),
+    (3, "After enough decimal places, nobody gives a damn."),
+    (4, "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1"),
+    (5, "A computer program does what you tell it to do, not what you want it to do."),
+    (6, "Emacs is a nice operating system, but I prefer UNIX. — Tom Christaensen"),
+    (7, "Any program that runs right is obsolete."),
+    (8, "A list is only as strong as its weakest link. — Donald Knuth"),
+    (9, "Feature: A bug with seniority."),
+    (10, "Computers make very fast, very accurate mistakes."),
+    (11, '<script>alert("This should not be displayed in a browser alert box.");</script>'),
+    (12, "フレームワークのベンチマーク"),
+)
+EXTRA_FORTUNE = (0, "Additional fortune added at request time.")
+
+# Database-hit check: requests sent at once, and how far above the expected counts is still a pass.
+LOAD_REQUESTS = 512
+LOAD_CONCURRENCY = 512
+HIT_WARN_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class DbHitRule:
+    """What one request of the load costs the database: statements and rows on `table`."""
+
+    path: str
+    table: str
+    queries: int
+    rows: int
+    updates: bool = False
+
+
+DB_HITS = {
+    "db": DbHitRule("/db", "world", 1, 1),
+    "queries": DbHitRule("/queries?queries=20", "world", 20, 20),
+    "fortunes": DbHitRule("/fortunes", "fortune", 1, 12),
+    # Reads one statement per row; writes either one bulk statement or one per row.
+    "updates": DbHitRule("/updates?queries=20", "world", 20, 20, updates=True),
+}
+
+# Update check: a request for 501 rows (clamped to 500) must change about that many rows.
+UPDATED_ROWS_EXPECTED = 500
+UPDATED_ROWS_FAIL_AT = 0.90  # this share or fewer changed: fail
+UPDATED_ROWS_WARN_AT = 0.95  # this share or fewer changed: warn

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Is the lab's Postgres answering? Run on an app host (stdlib only, like pg_isready, which app hosts lack).
+
+    lab_pg_ping.py --host HOST --port PORT --user USER --dbname DB [--wait SECONDS]
+
+Opens a TCP connection and sends a protocol-3 startup message, then reads the server's first answer:
+an authentication request means the server accepts connections (exit 0); anything else (refused, timeout, an
+ErrorResponse such as "the database system is starting up" or "no pg_hba.conf entry") means the app cannot use
+it (exit 1). It retries every half second until --wait seconds have passed. No password is sent: the
+connection is closed at the authentication request, which Postgres does not log.
+
+Prints one line: "accepting connections at HOST:PORT" or "database unreachable at HOST:PORT: <why>".
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import struct
+import sys
+import time
+
+PROTOCOL_3 = 196608
+RETRY_S = 0.5
+# The first byte of each reply the server may send to a startup message.
+AUTHENTICATION = b"R"
+ERROR_RESPONSE = b"E"
+NEGOTIATE_VERSION = b"v"
+
+
+class ProbeError(Exception):
+    """The server cannot be used; the message says why."""
+
+
+def startup_message(user: str, dbname: str) -> bytes:
+    params = f"user\0{user}\0database\0{dbname}\0\0".encode()
+    body = struct.pack("!i", PROTOCOL_3) + params
+    return struct.pack("!i", len(body) + 4) + body
+
+
+def error_fields(payload: bytes) -> dict[str, str]:
+    """The fields of an ErrorResponse body: {"S": "FATAL", "C": "57P03", "M": "..."}."""
+    fields: dict[str, str] = {}
+    for part in payload.split(b"\0"):
+        if part:
+            fields[chr(part[0])] = part[1:].decode("utf-8", errors="replace")
+    return fields
+
+
+def _read_exactly(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ProbeError("the server closed the connection without answering")
+        data += chunk
+    return data
+
+
+def probe_once(host: str, port: int, user: str, dbname: str, timeout_s: float) -> None:
+    """Returns when the server asks for authentication; raises ProbeError otherwise."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s) as sock:
+            sock.sendall(startup_message(user, dbname))
+            kind = _read_exactly(sock, 1)
+            if kind not in (AUTHENTICATION, NEGOTIATE_VERSION, ERROR_RESPONSE):
+                raise ProbeError(f"unexpected reply {kind!r} to the startup message")
+            # The whole message is read before closing: unread data would turn the close into a reset, which
+            # Postgres logs ("could not receive data from client").
+            (length,) = struct.unpack("!i", _read_exactly(sock, 4))
+            payload = _read_exactly(sock, max(0, length - 4))
+            if kind != ERROR_RESPONSE:
+                return
+            fields = error_fields(payload)
+    except OSError as exc:
+        raise ProbeError(exc.strerror or str(exc) or type(exc).__name__) from exc
+    severity, code = fields.get("S", "ERROR"), fields.get("C", "")
+    raise ProbeError(f"{severity} {code}: {fields.get('M', 'no message')}")
+
+
+def probe(host: str, port: int, user: str, dbname: str, wait_s: float) -> tuple[bool, str]:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            probe_once(host, port, user, dbname, timeout_s=max(1.0, min(5.0, wait_s)))
+            return True, f"accepting connections at {host}:{port}"
+        except ProbeError as exc:
+            problem = str(exc)
+        if time.monotonic() >= deadline:
+            waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""
+            return False, f"database unreachable at {host}:{port}{waited}: {problem}"
+        time.sleep(RETRY_S)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lab_pg_ping.py", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--dbname", required=True)
+    parser.add_argument("--wait", type=float, default=0.0, help="seconds to keep retrying (default 0)")
+    args = parser.parse_args(argv)
+    ok, line = probe(args.host, args.port, args.user, args.dbname, args.wait)
+    print(line)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+../../app_server/filter_plugins/app_server_matrix.py

@@ -1,0 +1,122 @@
+"""The database goes down (issue 9, point 3): the postmaster is SIGKILLed by PID, twice.
+
+1. Before aiohttp starts: the app cannot start, and aiohttp fails with a reason that begins "database
+   unreachable at <host>:<port>"; its database types are recorded as failed by an event.
+2. The database is started again, and flask goes on. During flask's db sweep it is killed again: the db type
+   fails with a "database unreachable" event, and once the database is back the next type, queries, runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from ..labrun import PlaybookRun
+from .conftest import (
+    PG_CLUSTER,
+    SHORT,
+    events,
+    kill_postgres,
+    live_playbook,
+    pg_version,
+    point_processes,
+    read_json,
+    wait_for,
+)
+
+DB_ADDRESS = "127.0.0.1:5432"  # inventory/local.yml's lab_address and group_vars' postgres_port
+TYPES = ["json", "db", "queries"]
+
+
+@dataclass
+class Outage:
+    run_dir: Path
+    run: PlaybookRun
+
+
+def _start_postgres() -> None:
+    subprocess.run(["pg_ctlcluster", pg_version(), PG_CLUSTER, "start"], check=True, timeout=120)
+
+
+def _unreachable(run_dir: Path, framework: str) -> list[dict[str, Any]]:
+    return [
+        e for e in events(run_dir) if e["framework"] == framework and e["event"] == "database_unreachable"
+    ]
+
+
+@pytest.fixture(scope="module")
+def outage(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Outage:
+    results = tmp_path_factory.mktemp("db-down-results")
+    run_id = f"faults-db-{time.strftime('%Y%m%dT%H%M%S')}"
+    run_dir = results / run_id
+    settings = {
+        **SHORT,
+        "lab_frameworks": ["aiohttp", "flask"],
+        "lab_test_types": TYPES,
+        "lab_run_id": run_id,
+        "lab_results_dir": str(results),
+        "lab_db_wait_s": 3,
+    }
+    kill_postgres()
+    try:
+        with live_playbook("benchmark.yml", settings) as live:
+            aiohttp_outcome = run_dir / "frameworks" / "aiohttp.json"
+            wait_for(aiohttp_outcome.exists, "aiohttp's outcome", live=live)
+            _start_postgres()
+            wait_for(
+                lambda: point_processes("flask", "db", "level-c32-r1"), "flask's db level-c32", live=live
+            )
+            time.sleep(1.0)
+            kill_postgres()
+            wait_for(lambda: _unreachable(run_dir, "flask"), "the event of flask's db type", live=live)
+            _start_postgres()
+            run = live.wait(600)
+    finally:
+        # Whatever happened, leave the database running for the next test.
+        subprocess.run(["pg_ctlcluster", pg_version(), PG_CLUSTER, "start"], check=False, timeout=120)
+    assert run.returncode == 0, run.output[-6000:]
+    return Outage(run_dir, run)
+
+
+def test_a_framework_that_cannot_start_says_the_database_was_unreachable(outage: Outage) -> None:
+    outcome = read_json(outage.run_dir / "frameworks" / "aiohttp.json")
+    assert outcome["status"] == "failed"
+    assert outcome["reason"].startswith(f"database unreachable at {DB_ADDRESS}"), outcome["reason"]
+    found = _unreachable(outage.run_dir, "aiohttp")
+    assert len(found) == 1 and found[0]["test_types"] == ["db", "queries"], found
+    assert f"database unreachable at {DB_ADDRESS}" in found[0]["message"]
+
+
+def test_a_database_lost_during_a_level_fails_that_type(outage: Outage) -> None:
+    found = _unreachable(outage.run_dir, "flask")
+    assert len(found) == 1 and found[0]["test_types"] == ["db"], found
+    assert f"database unreachable at {DB_ADDRESS}" in found[0]["message"]
+    tidy = pd.read_csv(outage.run_dir / "tidy.csv")
+    db = tidy[(tidy.framework == "flask") & (tidy.test_type == "db") & (tidy.level == 32)]
+    assert len(db) == 1 and bool(db.has_errors.iloc[0]), db.T
+
+
+def test_the_other_types_and_frameworks_go_on_once_it_is_back(outage: Outage) -> None:
+    tidy = pd.read_csv(outage.run_dir / "tidy.csv")
+    flask = tidy[tidy.framework == "flask"]
+    assert set(flask.test_type) == set(TYPES)
+    for test_type in ("json", "queries"):
+        rows = flask[flask.test_type == test_type]
+        assert (rows.totalRequests > 0).all(), rows.T
+    assert not flask[flask.test_type == "json"].has_errors.any()
+    assert tidy[tidy.framework == "aiohttp"].empty
+
+
+def test_results_and_tables_show_the_failed_types(outage: Outage) -> None:
+    results = read_json(outage.run_dir / "results.json")
+    assert "flask" in results["failed"]["db"] and "flask" not in results["succeeded"]["db"]
+    assert "flask" in results["succeeded"]["query"] and "flask" in results["succeeded"]["json"]
+    assert {"aiohttp"} <= set(results["failed"]["query"]) & set(results["failed"]["json"])
+    assert "== Events" in outage.run.output
+    assert "flask [db] database_unreachable: database unreachable at" in outage.run.output

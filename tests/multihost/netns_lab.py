@@ -1,0 +1,404 @@
+"""A lab of separate hosts on one machine: network namespaces on a bridge, one sshd per host.
+
+    python -m tests.multihost.netns_lab up [--state-dir DIR]      build it (tears down leftovers first)
+    python -m tests.multihost.netns_lab down [--state-dir DIR] [--purge]
+
+Each host is a network namespace named after its inventory host (labdb, labapp, labclient1, labclient2) with
+one veth on the bridge ``labbr0`` and an address in 10.213.0.0/24, and an sshd of its own (config, host key,
+pidfile in the state directory) started under ``unshare --uts`` so that the host's hostname is its name. The
+controller (the root namespace) is on the bridge as 10.213.0.1, so lab addresses are reached over the bridge
+and never routed out of the machine. The namespaces have no route beyond the bridge: their packages must be
+installed beforehand, and pip reaches PyPI only through the proxy the test fixture runs on 10.213.0.1.
+
+``down`` works from names alone, so it also cleans up after a crashed run: every process in the lab's
+namespaces is stopped by PID (Postgres with a fast shutdown, the others with SIGTERM, SIGKILL after a grace
+period), then the namespaces, veths and the bridge are deleted. ``--purge`` also removes what provisioning
+left
+on the shared file system for these host ids (their /opt, /etc, /var/lib, /run and /var/log lab directories,
+their Postgres cluster, sysctl, limits and tmpfiles snippets) and the state directory (keys, sshd configs
+and logs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+BRIDGE = "labbr0"
+PREFIX_LEN = 24
+CONTROLLER_ADDRESS = "10.213.0.1"
+LAB_NETWORK = f"10.213.0.0/{PREFIX_LEN}"
+HOSTS: dict[str, str] = {
+    "labdb": "10.213.0.10",
+    "labapp": "10.213.0.11",
+    "labclient1": "10.213.0.21",
+    "labclient2": "10.213.0.22",
+}
+DEFAULT_STATE_DIR = Path("/run/lab-netns")
+SSHD = "/usr/sbin/sshd"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+STOP_GRACE_S = 15.0
+LAB_DIRS = ("/opt/lab", "/etc/lab", "/var/lib/lab", "/run/lab", "/var/log/lab")
+
+
+class LabError(RuntimeError):
+    """The lab cannot be built here (missing tool, busy address...)."""
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    address: str
+    sshd_pid: int
+
+
+@dataclass(frozen=True)
+class Lab:
+    state_dir: Path
+    hosts: tuple[LabHost, ...]
+
+    @property
+    def private_key(self) -> Path:
+        return self.state_dir / "id_ed25519"
+
+    def address(self, name: str) -> str:
+        return next(h.address for h in self.hosts if h.name == name)
+
+
+def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise LabError(
+            f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+        )
+    return proc
+
+
+def _veth(name: str) -> str:
+    return f"lv-{name}"[:15]  # interface names are at most 15 characters
+
+
+def namespaces() -> set[str]:
+    out = _run("ip", "netns", "list", check=False).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks to build the lab (empty when it can)."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("must run as root (network namespaces, bridge, sshd)")
+    for tool in ("ip", "unshare", "ssh", "ssh-keygen", SSHD):
+        if shutil.which(tool) is None:
+            problems.append(
+                f"{tool} not found (apt-get install iproute2 util-linux openssh-client openssh-server)"
+            )
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------- network
+def _assert_network_free() -> None:
+    """Refuse to start when something other than our bridge already routes the lab network."""
+    routes = _run("ip", "-o", "route", "show", "to", "match", HOSTS["labdb"], check=False).stdout
+    for line in routes.splitlines():
+        if line.startswith("default"):
+            continue
+        if f"dev {BRIDGE}" not in line:
+            raise LabError(
+                f"{LAB_NETWORK} is already routed on this machine ({line.strip()}); pick another range"
+            )
+
+
+def assert_routed_over_bridge(address: str) -> None:
+    """Lab traffic must stay on the bridge: never let a lab address fall through to the default route."""
+    route = _run("ip", "-o", "route", "get", address).stdout
+    if f"dev {BRIDGE}" not in route:
+        raise LabError(
+            f"{address} is not routed over {BRIDGE} ({route.strip()}); refusing to send lab traffic"
+        )
+
+
+def _build_network(names: Sequence[str]) -> None:
+    _assert_network_free()
+    _run("ip", "link", "add", BRIDGE, "type", "bridge")
+    _run("ip", "addr", "add", f"{CONTROLLER_ADDRESS}/{PREFIX_LEN}", "dev", BRIDGE)
+    _run("ip", "link", "set", BRIDGE, "up")
+    for name in names:
+        veth = _veth(name)
+        _run("ip", "netns", "add", name)
+        _run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", name)
+        _run("ip", "link", "set", veth, "master", BRIDGE)
+        _run("ip", "link", "set", veth, "up")
+        _run("ip", "-n", name, "addr", "add", f"{HOSTS[name]}/{PREFIX_LEN}", "dev", "eth0")
+        _run("ip", "-n", name, "link", "set", "lo", "up")
+        _run("ip", "-n", name, "link", "set", "eth0", "up")
+    for name in names:
+        assert_routed_over_bridge(HOSTS[name])
+
+
+# ---------------------------------------------------------------------------------------------------- sshd
+def _sshd_config(state_dir: Path, name: str) -> Path:
+    host_dir = state_dir / name
+    host_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    host_key = host_dir / "ssh_host_ed25519_key"
+    if not host_key.exists():
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"host key of {name}", "-f", str(host_key))
+    config = host_dir / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"# sshd of the lab host {name}, inside its network namespace",
+                f"ListenAddress {HOSTS[name]}",
+                "Port 22",
+                f"HostKey {host_key}",
+                f"PidFile {host_dir / 'sshd.pid'}",
+                f"AuthorizedKeysFile {state_dir / 'authorized_keys'}",
+                "PermitRootLogin prohibit-password",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "UseDNS no",
+                "X11Forwarding no",
+                "MaxSessions 50",
+                "MaxStartups 50:30:100",
+                f"Subsystem sftp {SFTP_SERVER}",
+                "",
+            ]
+        )
+    )
+    return config
+
+
+def _client_key(state_dir: Path) -> Path:
+    key = state_dir / "id_ed25519"
+    if not key.exists():
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lab controller", "-f", str(key))
+    authorized = state_dir / "authorized_keys"
+    authorized.write_text(key.with_suffix(".pub").read_text())
+    authorized.chmod(0o600)
+    return key
+
+
+def _start_sshd(state_dir: Path, name: str) -> int:
+    config = _sshd_config(state_dir, name)
+    log = open(state_dir / name / "sshd.log", "ab")  # noqa: SIM115 - the child keeps it open
+    # ip netns exec and unshare exec in place, and so does sh: the PID returned is sshd's own.
+    proc = subprocess.Popen(
+        [
+            *("ip", "netns", "exec", name, "unshare", "--uts", "sh", "-c"),
+            *(f'hostname "$0" && exec {SSHD} -D -e -f "$1"', name, str(config)),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    (state_dir / name / "sshd.popen.pid").write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def _wait_for_port(address: str, port: int, timeout_s: float) -> None:
+    assert_routed_over_bridge(address)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((address, port), timeout=1.0) as conn:
+                if conn.recv(64).startswith(b"SSH-"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise LabError(f"nothing answers SSH on {address}:{port} after {timeout_s:.0f}s")
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------------------------------------------- up/down
+def up(state_dir: Path = DEFAULT_STATE_DIR, names: Sequence[str] = tuple(HOSTS)) -> Lab:
+    """Build the lab from scratch (leftovers of an earlier run are torn down first)."""
+    problems = missing_prerequisites()
+    if problems:
+        raise LabError("; ".join(problems))
+    unknown = [n for n in names if n not in HOSTS]
+    if unknown:
+        raise LabError(f"unknown lab hosts {unknown}; known: {sorted(HOSTS)}")
+    down(state_dir)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+    try:
+        _build_network(names)
+        _client_key(state_dir)
+        pids = {name: _start_sshd(state_dir, name) for name in names}
+        for name in names:
+            _wait_for_port(HOSTS[name], 22, timeout_s=20)
+    except BaseException:
+        down(state_dir)
+        raise
+    lab = Lab(state_dir, tuple(LabHost(n, HOSTS[n], pids[n]) for n in names))
+    (state_dir / "lab.json").write_text(
+        json.dumps({"bridge": BRIDGE, "controller": CONTROLLER_ADDRESS, "hosts": pids}, indent=2) + "\n"
+    )
+    return lab
+
+
+def _pids_in(namespace: str) -> list[int]:
+    out = _run("ip", "netns", "pids", namespace, check=False).stdout
+    return [int(p) for p in out.split() if p.isdigit()]
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _ppid(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _signal(pids: Iterable[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _alive(pids: Iterable[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        # A zombie is dead for our purpose; its parent (maybe us) reaps it.
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+        alive.append(pid)
+    return alive
+
+
+def stop_processes(namespace: str, grace_s: float = STOP_GRACE_S) -> list[int]:
+    """Stop every process of one namespace by PID; returns the PIDs it had."""
+    pids = _pids_in(namespace)
+    if not pids:
+        return []
+    # A postmaster gets SIGINT (fast shutdown: it ends its backends and writes a checkpoint), its children are
+    # left to it; every other process gets SIGTERM (supervisord stops nginx and the app, sshd its sessions).
+    postgres = {p for p in pids if _comm(p) == "postgres"}
+    postmasters = {p for p in postgres if _ppid(p) not in postgres}
+    _signal(postmasters, signal.SIGINT)
+    _signal([p for p in pids if p not in postgres], signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # Whatever is left now (also what was started meanwhile) is killed.
+    for _ in range(3):
+        left = _alive(set(pids) | set(_pids_in(namespace)))
+        if not left:
+            break
+        _signal(left, signal.SIGKILL)
+        time.sleep(0.2)
+    return pids
+
+
+def _stop_proxy(state_dir: Path) -> None:
+    pidfile = state_dir / "proxy.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    with contextlib.suppress(OSError):
+        if "connect_proxy" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
+            os.kill(pid, signal.SIGTERM)
+    pidfile.unlink(missing_ok=True)
+
+
+def _purge_host_files(name: str) -> None:
+    clusters = (
+        _run("pg_lsclusters", "--no-header", check=False).stdout if shutil.which("pg_lsclusters") else ""
+    )
+    for line in clusters.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[1] == f"lab_{name}":
+            _run("pg_dropcluster", "--stop", fields[0], fields[1], check=False)
+    # pg_dropcluster leaves the files it did not create (the role's conf.d/50-lab.conf), and so the directory.
+    for leftover in (
+        *Path("/etc/postgresql").glob(f"*/lab_{name}"),
+        *Path("/var/lib/postgresql").glob(f"*/lab_{name}"),
+    ):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for base in LAB_DIRS:
+        shutil.rmtree(f"{base}/{name}", ignore_errors=True)
+    snippets = [
+        Path("/etc/sysctl.d") / f"60-lab-{name}.conf",
+        Path("/etc/security/limits.d") / f"60-lab-{name}.conf",
+    ]
+    for path in (*snippets, *Path("/etc/tmpfiles.d").glob(f"lab-*-{name}.conf")):
+        path.unlink(missing_ok=True)
+
+
+def down(state_dir: Path = DEFAULT_STATE_DIR, purge: bool = False) -> None:
+    """Tear the lab down completely; safe to run any number of times, also on a half-built lab."""
+    present = namespaces()
+    # Clients first, the database last: the app's connections end before Postgres shuts down.
+    for name in sorted(HOSTS, key=lambda n: ("client" not in n, n == "labdb", n)):
+        if name in present:
+            stop_processes(name)
+    _stop_proxy(state_dir)
+    for name in HOSTS:
+        if name in present:
+            _run("ip", "netns", "del", name, check=False)
+        _run("ip", "link", "del", _veth(name), check=False)
+    _run("ip", "link", "del", BRIDGE, check=False)
+    if purge:
+        for name in HOSTS:
+            _purge_host_files(name)
+        shutil.rmtree(state_dir, ignore_errors=True)  # keys, sshd configs and logs
+    leftovers = sorted(namespaces() & set(HOSTS))
+    if leftovers:
+        raise LabError(f"namespaces still present after teardown: {leftovers}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.multihost.netns_lab", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    parser.add_argument("--purge", action="store_true", help="down: also remove the hosts' files")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            lab = up(args.state_dir)
+            for host in lab.hosts:
+                print(f"{host.name} {host.address} sshd pid {host.sshd_pid}")
+            print(f"ssh -i {lab.private_key} root@<address>")
+        else:
+            down(args.state_dir, purge=args.purge)
+            print("lab torn down" + (" and purged" if args.purge else ""))
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

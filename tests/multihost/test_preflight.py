@@ -1,0 +1,60 @@
+"""playbooks/preflight.yml stops a run early, naming the host, before anything changes on the hosts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import MultiHostLab, wait_for_listener
+from .netns_lab import HOSTS
+
+pytestmark = pytest.mark.multihost
+
+GROUPS = {"db": ["labdb"], "app": ["labapp"], "client": ["labclient1", "labclient2"]}
+
+
+def test_unreachable_host_fails_the_run_at_once_and_is_named(mh: MultiHostLab) -> None:
+    # Nothing listens on port 2222 of labclient2: the connection is refused at once.
+    inventory = mh.inventory("unreachable", GROUPS, labclient2={"ansible_port": 2222})
+    run = mh.run(inventory, "site.yml")
+    assert run.returncode != 0
+    assert "fatal: [labclient2]: UNREACHABLE!" in run.output, run.output[-3000:]
+    assert "TASK [lab_base" not in run.output  # no host was changed
+    assert run.recap()["labclient2"]["unreachable"] == 1
+    assert run.seconds < 60, run.seconds
+
+
+def test_a_port_held_by_another_process_is_named(mh: MultiHostLab) -> None:
+    # labclient2 plays the app tier here, and something else already listens on its app port.
+    squatter = subprocess.Popen(
+        [
+            *("ip", "netns", "exec", "labclient2"),
+            *(sys.executable, "-m", "http.server", "8080", "--bind", HOSTS["labclient2"]),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_listener(HOSTS["labclient2"], 8080)
+        inventory = mh.inventory(
+            "port-taken", {"db": ["labdb"], "app": ["labclient2"], "client": ["labclient1"]}
+        )
+        run = mh.run(inventory, "preflight.yml")
+    finally:
+        squatter.terminate()
+        squatter.wait(timeout=10)
+    assert run.returncode != 0
+    assert (
+        f"labclient2: port 8080/tcp (app_server_port, app tier) on {HOSTS['labclient2']} is held by another"
+        " process" in run.output
+    ), run.output[-3000:]
+    assert f"pid={squatter.pid}," in run.output
+
+
+def test_every_host_passes_the_preflight(mh: MultiHostLab) -> None:
+    run = mh.run(mh.inventory("preflight-ok", GROUPS), "preflight.yml")
+    assert run.returncode == 0, run.output[-3000:]
+    assert set(run.recap()) == {"labdb", "labapp", "labclient1", "labclient2"}
+    assert all(counts["failed"] == 0 for counts in run.recap().values())

@@ -1,0 +1,120 @@
+"""Two client hosts load the app at the same moments (start schedule), and the analysis merges them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from .conftest import FRAMEWORKS, TINY, MultiHostLab, PlaybookRun
+
+pytestmark = pytest.mark.multihost
+
+CLIENTS = ["labclient1", "labclient2"]
+GROUPS = {"db": ["labdb"], "app": ["labapp"], "client": CLIENTS}
+TYPES = ["json", "db"]
+# Both clients sleep until the planned instant, then start wrk: a few ms apart on an idle machine. The bound
+# leaves room for a loaded 2-core CI machine.
+START_TOLERANCE_MS = 250
+# Each run of a sweep is one Ansible loop item per client: the slack covers its overhead (SSH, the module)
+# on a busy 2-core machine.
+SCHEDULE = {"lab_client_start_margin_s": 3, "lab_client_start_slack_s": 3}
+
+
+@pytest.fixture(scope="module")
+def inventory(mh: MultiHostLab) -> Path:
+    return mh.inventory("two-clients", GROUPS)
+
+
+@pytest.fixture(scope="module")
+def second_client(mh: MultiHostLab, inventory: Path, provisioned: PlaybookRun) -> PlaybookRun:
+    # db, app and labclient1 are provisioned already (the three-host inventory): only the new client needs it.
+    run = mh.run(inventory, "site.yml", "--limit", "labclient2", extra={"lab_frameworks": FRAMEWORKS})
+    assert run.returncode == 0, run.output[-6000:]
+    assert set(run.recap()) == {"labclient2"}
+    return run
+
+
+@pytest.fixture(scope="module")
+def run_dir(
+    mh: MultiHostLab, inventory: Path, second_client: PlaybookRun, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    results_dir = tmp_path_factory.mktemp("results-two-clients")
+    extra = {
+        **TINY,
+        **SCHEDULE,
+        "lab_frameworks": FRAMEWORKS,
+        "lab_test_types": TYPES,
+        "lab_results_dir": str(results_dir),
+    }
+    run = mh.run(inventory, "benchmark.yml", extra=extra)
+    assert run.returncode == 0, run.output[-6000:]
+    return (results_dir / "latest").resolve()
+
+
+def _metas(run_dir: Path) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """{(test_type, stem): {client: meta}} for every point of the run."""
+    points: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for path in sorted((run_dir / "raw" / "aiohttp").glob("*/*/*.meta.json")):
+        meta = json.loads(path.read_text())
+        stem = path.name.removesuffix(".meta.json")
+        points.setdefault((meta["test_type"], stem), {})[meta["client"]] = meta
+    return points
+
+
+def test_both_clients_ran_every_point_and_their_raw_files_were_fetched(run_dir: Path) -> None:
+    points = _metas(run_dir)
+    assert len(points) == len(TYPES) * 4  # primer, warm-up, two levels
+    for (test_type, stem), by_client in points.items():
+        assert sorted(by_client) == CLIENTS, (test_type, stem)
+        for client, meta in by_client.items():
+            assert meta["exit_code"] == 0 and meta["hostname"] == client, meta
+            for suffix in (".txt", ".json"):
+                assert (run_dir / "raw" / "aiohttp" / test_type / client / f"{stem}{suffix}").is_file()
+
+
+def test_each_point_started_on_both_clients_at_its_planned_instant(run_dir: Path) -> None:
+    for (test_type, stem), by_client in _metas(run_dir).items():
+        first, second = (by_client[c] for c in CLIENTS)
+        assert first["planned_start_ms"] == second["planned_start_ms"], (test_type, stem)
+        assert abs(first["start_ms"] - second["start_ms"]) <= START_TOLERANCE_MS, (test_type, stem, by_client)
+        for meta in (first, second):
+            assert 0 <= meta["start_late_ms"] <= START_TOLERANCE_MS, meta
+            assert meta["start_ms"] - meta["planned_start_ms"] == meta["start_late_ms"]
+        # The two loads overlapped: neither ended before the other began.
+        assert first["start_ms"] < second["end_ms"] and second["start_ms"] < first["end_ms"]
+
+
+def test_the_schedule_spaces_the_points_by_duration_and_slack(run_dir: Path) -> None:
+    for test_type in TYPES:
+        planned = sorted(
+            meta["planned_start_ms"]
+            for (point_type, _), by_client in _metas(run_dir).items()
+            if point_type == test_type
+            for meta in [by_client[CLIENTS[0]]]
+        )
+        gaps = {b - a for a, b in itertools.pairwise(planned)}
+        assert gaps == {(1 + int(str(TINY["lab_pause_s"])) + SCHEDULE["lab_client_start_slack_s"]) * 1000}, (
+            gaps
+        )
+
+
+def test_the_analysis_merges_the_clients_of_each_level(run_dir: Path) -> None:
+    tidy = pd.read_csv(run_dir / "tidy.csv").query("framework == 'aiohttp'")
+    merged = pd.read_csv(run_dir / "clients.csv").query("framework == 'aiohttp'")
+    assert len(tidy) == 2 * len(merged) == 2 * len(TYPES) * 2  # one row per client; one merged row per level
+    for row in merged.to_dict("records"):
+        clients = tidy[(tidy.test_type == row["test_type"]) & (tidy.level == row["level"])]
+        assert sorted(clients.client) == CLIENTS and row["clients"] == 2, row
+        assert row["client_names"] == ",".join(CLIENTS)
+        assert row["totalRequests"] == clients.totalRequests.sum() > 0
+        assert row["requestsPerSecond"] == pytest.approx(row["totalRequests"] / row["duration_s"])
+        assert not row["late_start"], row
+        # The worst client's average, never a mean over clients.
+        assert row["latencyAvg_ms_worst_client"] == clients.latencyAvg_ms.max()
+    summary = pd.read_csv(run_dir / "summary.csv").query("framework == 'aiohttp'")
+    assert (summary["clients"] == 2).all()  # the tables count both clients in every level

@@ -1,0 +1,75 @@
+"""Fixtures of the verifier tests: one throwaway Postgres per session, broken servers started on demand."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..apps.apptest_support import PG_BIN, PostgresCluster, ensure_venv, free_port, postgres_cluster
+
+BROKEN_APP = Path(__file__).with_name("broken_app.py")
+# The broken servers borrow an app venv for psycopg (built from apps/flask/requirements.txt).
+DRIVER_VENV_APP = "flask"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresCluster]:
+    if not (PG_BIN / "initdb").exists() or shutil.which("psql") is None:
+        pytest.skip(f"needs Postgres binaries in {PG_BIN} and psql on PATH")
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def snapshot(pg: PostgresCluster) -> Callable[[str], Any]:
+    """Runs a statement of analysis.verify.sql as the superuser, like the playbook does on the db host."""
+    return lambda sql: json.loads(pg.psql(sql))
+
+
+@pytest.fixture(scope="session")
+def driver_python() -> Path:
+    try:
+        return ensure_venv(DRIVER_VENV_APP) / "bin" / "python"
+    except subprocess.CalledProcessError as e:
+        pytest.skip(f"cannot build the {DRIVER_VENV_APP} venv for psycopg: {e.stderr[-2000:]}")
+
+
+@contextlib.contextmanager
+def broken_server(python: Path, broken: str, cluster: PostgresCluster, log: Path) -> Iterator[str]:
+    """Start tests/verify/broken_app.py with one break; yields its base URL. Stopped by its process group."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAB_", "VIRTUAL_ENV", "PYTHON"))}
+    env |= cluster.env(pool_size=16, mode="raw")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(python), str(BROKEN_APP), "--port", str(port), "--break", broken],
+            stdout=subprocess.PIPE, stderr=out, env=env, start_new_session=True,
+        )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        # The server prints "ready" once it listens; it exits (EOF) when it cannot start.
+        if process.stdout.readline().strip() != b"ready":
+            raise RuntimeError(
+                f"broken_app.py --break {broken} did not start:\n{log.read_text(errors='replace')}"
+            )
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        if process.stdout is not None:
+            process.stdout.close()
