@@ -113,7 +113,9 @@ def test_every_host_was_sampled_for_the_whole_run(benchmark_run: PlaybookRun, re
         assert set(rows.tier) == {"db+app+client"}, rows.tier.unique()
         # one sample a second from before the first level to after the last one
         assert rows.time_ms.min() < tidy.start_ms.min() and rows.time_ms.max() > tidy.end_ms.max()
-        assert rows.time_ms.diff().dropna().le(1100).all()
+        # the sampler's absolute schedule: whole seconds apart; a slot reached too late is left out (rare)
+        gaps = rows.time_ms.diff().dropna()
+        assert (gaps % 1000 == 0).all() and gaps.gt(1000).mean() < 0.05, gaps.value_counts()
         assert (rows.cpu_user_pct + rows.cpu_system_pct).max() > 10
         assert rows.net_rx_bytes_s.max() > 0 and rows.cswch_s.max() > 0 and rows.mem_used_bytes.min() > 0
         raw = run_dir / "resources" / "raw" / host

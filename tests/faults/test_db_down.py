@@ -61,7 +61,8 @@ def outage(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Outage:
         "lab_test_types": TYPES,
         "lab_run_id": run_id,
         "lab_results_dir": str(results),
-        "lab_db_wait_s": 3,
+        # Long enough for the test to start the database again before the next type gives up on it.
+        "lab_db_wait_s": 12,
     }
     kill_postgres()
     try:
