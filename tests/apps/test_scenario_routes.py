@@ -144,9 +144,7 @@ def test_upstream_clients_are_reused(server: AppServer) -> None:
 
 
 @pytest.mark.parametrize("framework", _framework_params())
-def test_upstream_unreachable_is_a_502(
-    framework: str, pg: PostgresCluster, server_logs: Path, upstream_url: str
-) -> None:
+def test_upstream_unreachable_is_a_502(framework: str, pg: PostgresCluster, server_logs: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     with _scenario_server(framework, pg, server_logs, dead, workers=1) as srv:
         resp = get(srv, "/upstream?ms=5")

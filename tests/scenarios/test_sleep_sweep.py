@@ -52,6 +52,10 @@ SETTINGS = {
     "repeats": 1,
 }
 SCENARIO_PARAMS = {"sleep_ms": SLEEP_MS, "cpu_n": 1000, "upstream_ms": SLEEP_MS}
+# How many times the sync worker's rate an overlapping server must reach. The arithmetic allows 16x (32
+# connections against 2 processes); the upstream call also costs CPU (httpx, the upstream service) on a
+# machine wrk and the servers share, so its margin is smaller.
+FACTOR = {"sleep": 5, "upstream": 4}
 TEST_TYPES = REPO / "playbooks" / "vars" / "test_types.yml"
 LAB_WRK_RUN = REPO / "wrk_scripts" / "lab_wrk_run.py"
 REPORT_LUA = REPO / "wrk_scripts" / "report.lua"
@@ -175,11 +179,15 @@ def test_blocking_workers_serve_one_waiting_request_each(
 
 @pytest.mark.parametrize("test_type", ["sleep", "upstream"])
 def test_async_overlaps_the_waits(summary: pd.DataFrame, test_type: str) -> None:
-    assert rps(summary, test_type, ASYNC) >= 5 * rps(summary, test_type, SYNC), summary.to_string()
+    assert rps(summary, test_type, ASYNC) >= FACTOR[test_type] * rps(summary, test_type, SYNC), (
+        summary.to_string()
+    )
 
 
 @pytest.mark.parametrize("test_type", ["sleep", "upstream"])
 def test_gevent_patched_overlaps_the_waits(summary: pd.DataFrame, test_type: str) -> None:
     if not _has("gevent"):
         pytest.skip("apps/flask/lab.yml lists no gevent worker under gunicorn")
-    assert rps(summary, test_type, GEVENT) >= 5 * rps(summary, test_type, SYNC), summary.to_string()
+    assert rps(summary, test_type, GEVENT) >= FACTOR[test_type] * rps(summary, test_type, SYNC), (
+        summary.to_string()
+    )
