@@ -31,6 +31,7 @@ TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_
 PORTS = ('{"postgres_port": 0, "app_server_db_port": "abc"}',)
 DB_ADDRESSES = ('{"postgres_listen_address": "*", "postgres_allowed_clients": ["app.example.com"]}',)
 APP_ADDRESSES = ('{"app_server_listen_address": "bad addr", "app_server_db_host": ""}',)
+UPSTREAM = ('{"upstream_listen_address": "*", "app_server_upstream_url": "ftp://x"}',)
 PATHS = ('{"lab_results_dir": "results", "lab_secrets_dir": "secrets"}',)
 
 MORE_BAD = [
@@ -77,6 +78,15 @@ MORE_BAD = [
     Bad("app-db-mode-differs", ("app_server_db_mode=orm",), ("app_server_db_mode", "orm", "lab_db_mode")),
     Bad("secrets-dir-relative", PATHS, ("lab_secrets_dir", "secrets", "absolute")),
     Bad("db-password-short", ("lab_db_password=short",), ("lab_db_password", "5 characters", "at least 16")),
+    # The upstream service of the /upstream scenario (roles/upstream) and the apps' URL of it.
+    Bad("upstream-port-zero", ('{"upstream_port": 0}',), ("upstream_port=0", "1..65535")),
+    Bad(
+        "upstream-address-star",
+        UPSTREAM,
+        ("upstream_listen_address", '"*"', "IP address"),
+    ),
+    Bad("upstream-url-not-http", UPSTREAM, ("app_server_upstream_url", "ftp://x", "http://")),
+    Bad("scenario-sweep-not-dicts", ('{"lab_scenario_sweep": [1]}',), ("lab_scenario_sweep", "dict")),
     # The server matrix (its other knobs have their cases in test_matrix_validation.py).
     Bad("threads-text", ("app_server_threads=abc",), ("app_server_threads", "abc", "0..1024")),
 ]
