@@ -52,6 +52,11 @@ def load_points(run_dir: Path) -> pd.DataFrame:
     tidy = pd.read_csv(tidy_csv) if tidy_csv.is_file() else build_tidy(load_raw_points(run_dir).points)
     if tidy.empty:
         raise CompareError(f"{run_dir}: no level data (no tidy.csv rows, no complete raw points)")
+    return points_from_tidy(tidy)
+
+
+def points_from_tidy(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per framework x test_type x level x repeat: requestsPerSecond summed over the clients."""
     return tidy.groupby([*POINT, "repeat"], as_index=False).agg(
         requestsPerSecond=("requestsPerSecond", "sum")
     )

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from analysis.resources import SAMPLE_COLUMNS
 from analysis.tables import level_name
 from analysis.tidy import PERCENTILE_COLUMNS
 
@@ -44,21 +45,8 @@ BOUND_MARKERS = {
     "client_saturated": ("v", 36, True, "client saturated"),
     "db_bound": ("s", 150, False, "database-bound"),
 }
-RESOURCE_COLUMNS = (
-    "host",
-    "tier",
-    "time_ms",
-    "cpu_user_pct",
-    "cpu_system_pct",
-    "cpu_iowait_pct",
-    "cpu_idle_pct",
-    "mem_used_bytes",
-    "net_rx_bytes_s",
-    "net_tx_bytes_s",
-    "net_rx_packets_s",
-    "net_tx_packets_s",
-    "cswch_s",
-)
+# The contract columns of resources/samples.csv (the sampler adds more; the plots need only these).
+RESOURCE_COLUMNS = SAMPLE_COLUMNS[: SAMPLE_COLUMNS.index("cswch_s") + 1]
 _PALETTE = (
     "#1f77b4",
     "#ff7f0e",

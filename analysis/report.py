@@ -8,8 +8,8 @@ the analysis built from the raw files and from the run's own files (run.json, fr
 resources/samples.csv, verify/); a file that is absent shows as "not recorded", never as an error.
 
 The comparison report (compare.html.j2) puts two runs side by side: settings (differences highlighted),
-requests/s per framework x type x level with the change, and one chart per test type. A change is called
-"not significant" when the two runs' repeat ranges overlap, and "spread unknown" with a single repeat.
+requests/s per framework x type x level with the change, and one chart per test type. A change gets
+the verdict of ``python -m analysis compare`` (Welch's t-test over the repeats, analysis.compare).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import jinja2
 import pandas as pd
 from matplotlib.figure import Figure
 
+from analysis.compare import compare_points, points_from_tidy
 from analysis.plots import PLOTS_DIR, RESOURCE_COLUMNS, SavedPlot, comparison_figure, run_plots, save_plots
 from analysis.raw_files import load_raw_points
 from analysis.run_meta import load_frameworks, load_run_json
@@ -561,18 +562,24 @@ def write_run_report(data: RunData) -> Path:
 # ------------------------------------------------------------------ comparison of two runs
 
 
-def _verdict(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
-    if int(a["repeats"]) < 2 or int(b["repeats"]) < 2:
-        return "spread unknown (1 repeat)"
-    if (
-        a["requestsPerSecond_max"] >= b["requestsPerSecond_min"]
-        and b["requestsPerSecond_max"] >= a["requestsPerSecond_min"]
-    ):
-        return "not significant (repeat ranges overlap)"
-    return "faster" if b["requestsPerSecond"] > a["requestsPerSecond"] else "slower"
+def comparison_verdicts(a: pd.DataFrame, b: pd.DataFrame) -> dict[tuple[str, str, int], str]:
+    """Per framework, type and level: the verdict of ``python -m analysis compare`` (Welch's t-test)."""
+    frame = compare_points(points_from_tidy(a), points_from_tidy(b))
+    verdicts = {}
+    for row in frame.to_dict("records"):
+        text = str(row["verdict"])
+        p_value = float(row["p_value"])
+        if text == "not testable":
+            text = "not testable (fewer than 2 repeats)"
+        elif not math.isnan(p_value):
+            text = f"{text} (p = {p_value:.3g})"
+        verdicts[(str(row["framework"]), str(row["test_type"]), int(row["level"]))] = text
+    return verdicts
 
 
-def comparison_rows(a: pd.DataFrame, b: pd.DataFrame, test_type: str) -> list[dict[str, Any]]:
+def comparison_rows(
+    a: pd.DataFrame, b: pd.DataFrame, test_type: str, verdicts: Mapping[tuple[str, str, int], str]
+) -> list[dict[str, Any]]:
     """One row per framework x level present in either run: A and B requests/s, change, verdict."""
     keys = ["framework", "level"]
     left = a[a["test_type"] == test_type].set_index(keys)
@@ -595,7 +602,7 @@ def comparison_rows(a: pd.DataFrame, b: pd.DataFrame, test_type: str) -> list[di
                 "b_key": _sort_key(rb["requestsPerSecond"]) if rb else "",
                 "change": "" if change is None else f"{change:+.1f} %",
                 "change_key": "" if change is None else repr(change),
-                "verdict": _verdict(ra, rb) if ra and rb else "",
+                "verdict": verdicts.get((str(framework), test_type, int(level)), "") if ra and rb else "",
                 "a_latency": _latency_cell(ra["latencyAvg_ms"], pipelined) if ra else "",
                 "b_latency": _latency_cell(rb["latencyAvg_ms"], pipelined) if rb else "",
                 "errors": "; ".join(
@@ -631,6 +638,7 @@ def write_comparison_report(a: RunData, b: RunData, out: Path) -> Path:
     """Write one self-contained HTML file comparing run A (baseline) with run B."""
     test_types = list(dict.fromkeys([*_test_types(a), *_test_types(b)]))
     label_a, label_b = f"A {a.run_id}", f"B {b.run_id}"
+    verdicts = comparison_verdicts(a.tidy, b.tidy)
     sections = []
     for test_type in test_types:
         in_a = bool((a.summary["test_type"] == test_type).any())
@@ -646,7 +654,7 @@ def write_comparison_report(a: RunData, b: RunData, out: Path) -> Path:
                 "level_name": level_name(test_type),
                 "in_a": in_a,
                 "in_b": in_b,
-                "rows": comparison_rows(a.summary, b.summary, test_type),
+                "rows": comparison_rows(a.summary, b.summary, test_type, verdicts),
                 "plot": plot,
             }
         )
