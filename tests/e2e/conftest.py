@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+from ..labrun import REPO, PlaybookRun, localhost_lock, run_playbook
+
+__all__ = ["REPO", "PlaybookRun", "run_playbook"]
 
 # Tiny sweeps: every phase of the real sequence runs, each for a second; levels for two, the shortest that
 # always holds a whole 1 s resource sample (analysis/resources.py).
@@ -32,33 +28,11 @@ TINY: dict[str, object] = {
 E2E_FRAMEWORKS = ["aiohttp", "flask"]
 
 
-@dataclass
-class PlaybookRun:
-    returncode: int
-    output: str
-
-    def recap(self) -> dict[str, dict[str, int]]:
-        """PLAY RECAP counters per host, e.g. {"localhost": {"ok": 30, "changed": 0, ...}}."""
-        hosts: dict[str, dict[str, int]] = {}
-        for line in self.output.split("PLAY RECAP", 1)[-1].splitlines():
-            match = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
-            if match:
-                hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
-        return hosts
-
-
-def run_playbook(playbook: str, *args: str, extra: dict[str, object] | None = None) -> PlaybookRun:
-    cmd = [str(ANSIBLE_PLAYBOOK), "-i", "inventory/local.yml", f"playbooks/{playbook}", *args]
-    if extra:
-        cmd += ["-e", json.dumps(extra)]
-    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    output = proc.stdout + proc.stderr
-    # Keep the full log beside the test run: a failure deep in a play needs more than the assertion.
-    log_dir = REPO / ".pytest_cache" / "e2e-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / f"{playbook}-{len(list(log_dir.iterdir()))}.log").write_text(output)
-    return PlaybookRun(proc.returncode, output)
+@pytest.fixture(scope="session", autouse=True)
+def _localhost_tiers() -> Iterator[None]:
+    """The suite drives the shared localhost tiers: hold /tmp/lab-localhost.lock while it runs."""
+    with localhost_lock():
+        yield
 
 
 @pytest.fixture(scope="session")
