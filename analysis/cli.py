@@ -27,7 +27,7 @@ from analysis.ceiling import CEILING_FRAMEWORK, without_ceiling
 from analysis.clients import late_start_warnings, merge_clients
 from analysis.compare import CompareError, compare_runs
 from analysis.environment import environment_warnings, load_environment, render_environment
-from analysis.events import attach_events, load_events, render_events
+from analysis.events import attach_events, event_lines, load_events, render_events
 from analysis.raw_files import load_raw_points
 from analysis.report import RunData, load_run, write_comparison_report, write_run_report
 from analysis.resources import add_level_resources, load_resources, resource_warnings, write_resources
@@ -96,6 +96,8 @@ def summarize(run_dir_arg: str) -> int:
     results_path = run_dir / "results.json"
     results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     loading_warnings = [*run_warnings, *framework_warnings, *event_warnings, *loaded.warnings]
+    # The report lists the run's events (an app crash, a lost database) with its errors and warnings.
+    loading_warnings += [f"event: {line}" for line in event_lines(frameworks)]
     loading_warnings += [f"resources: {line}" for line in sampled.warnings] + environment_problems
     report_path = write_run_report(RunData(run_dir, run, frameworks, tidy, summary, loading_warnings))
 

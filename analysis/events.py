@@ -86,14 +86,20 @@ def _when(event: Mapping[str, Any]) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(time_ms / 1000))
 
 
-def render_events(frameworks: Mapping[str, Mapping[str, Any]]) -> str:
-    """The events as text for the end of the tables ("" when there were none)."""
+def event_lines(frameworks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """One line per event: "HH:MM:SS <framework> [<types>] <event>: <message>"."""
     lines = []
     for framework in sorted(frameworks):
         for event in frameworks[framework].get("events") or []:
             types = ", ".join(str(t) for t in event.get("test_types") or []) or "-"
             message = " ".join(str(event.get("message", "")).split())
             lines.append(f"{_when(event)} {framework} [{types}] {event.get('event')}: {message}")
+    return lines
+
+
+def render_events(frameworks: Mapping[str, Mapping[str, Any]]) -> str:
+    """The events as text for the end of the tables ("" when there were none)."""
+    lines = event_lines(frameworks)
     if not lines:
         return ""
     return "\n".join(["== Events (failures and crashes during the run)", *lines]) + "\n"

@@ -139,16 +139,16 @@ def live_playbook(playbook: str, extra: dict[str, object]) -> Iterator[LivePlayb
 def wait_for(
     check: Callable[[], T | None], what: str, timeout: float = 300, live: LivePlaybook | None = None
 ) -> T:
-    """Poll check() until it returns something other than None/False; fail with what and the log's end."""
+    """Poll check() until it returns something true; fail with what and the log's end."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
-        if found is not None and found is not False:
+        if found:
             return found
         if live is not None and live.process.poll() is not None:
             # One last look: the playbook may have finished right after doing it.
             found = check()
-            if found is not None and found is not False:
+            if found:
                 return found
             pytest.fail(
                 f"the playbook ended ({live.process.returncode}) before {what}:\n{live.output()[-5000:]}"
@@ -247,11 +247,26 @@ def pg_version() -> str:
     return clusters[-1].parent.name
 
 
+def start_postgres(timeout: float = 60) -> None:
+    """Start the lab's cluster. Right after a SIGKILL the dead postmaster may not be reaped yet, and Postgres
+    refuses to start while its PID exists (the socket's lock file names it): try again until it is gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        start = subprocess.run(
+            ["pg_ctlcluster", pg_version(), PG_CLUSTER, "start"], capture_output=True, text=True, timeout=120
+        )
+        if start.returncode == 0 or postmaster_pid() is not None:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cannot start {PG_CLUSTER}: {start.stdout}{start.stderr}")
+        time.sleep(0.5)
+
+
 def ensure_postgres_up() -> None:
     if not Path("/etc/postgresql").is_dir() or not sorted(Path("/etc/postgresql").glob(f"*/{PG_CLUSTER}")):
         return  # not provisioned yet: site.yml creates and starts it
     if postmaster_pid() is None:
-        subprocess.run(["pg_ctlcluster", pg_version(), PG_CLUSTER, "start"], check=True, timeout=120)
+        start_postgres()
 
 
 # ---------------------------------------------------------------------------------------------- results

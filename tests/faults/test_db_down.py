@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +18,14 @@ import pytest
 
 from ..labrun import PlaybookRun
 from .conftest import (
-    PG_CLUSTER,
     SHORT,
+    ensure_postgres_up,
     events,
     kill_postgres,
     live_playbook,
-    pg_version,
     point_processes,
     read_json,
+    start_postgres,
     wait_for,
 )
 
@@ -38,10 +37,6 @@ TYPES = ["json", "db", "queries"]
 class Outage:
     run_dir: Path
     run: PlaybookRun
-
-
-def _start_postgres() -> None:
-    subprocess.run(["pg_ctlcluster", pg_version(), PG_CLUSTER, "start"], check=True, timeout=120)
 
 
 def _unreachable(run_dir: Path, framework: str) -> list[dict[str, Any]]:
@@ -69,18 +64,17 @@ def outage(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Outage:
         with live_playbook("benchmark.yml", settings) as live:
             aiohttp_outcome = run_dir / "frameworks" / "aiohttp.json"
             wait_for(aiohttp_outcome.exists, "aiohttp's outcome", live=live)
-            _start_postgres()
+            start_postgres()
             wait_for(
                 lambda: point_processes("flask", "db", "level-c32-r1"), "flask's db level-c32", live=live
             )
             time.sleep(1.0)
             kill_postgres()
             wait_for(lambda: _unreachable(run_dir, "flask"), "the event of flask's db type", live=live)
-            _start_postgres()
+            start_postgres()
             run = live.wait(600)
     finally:
-        # Whatever happened, leave the database running for the next test.
-        subprocess.run(["pg_ctlcluster", pg_version(), PG_CLUSTER, "start"], check=False, timeout=120)
+        ensure_postgres_up()  # whatever happened, leave the database running for the next test
     assert run.returncode == 0, run.output[-6000:]
     return Outage(run_dir, run)
 

@@ -46,6 +46,7 @@ class Scenario:
     run_dir: Path
     kills_ms: dict[str, int]
     before_resume: dict[str, dict[str, Any]]
+    run_json_before_resume: dict[str, Any]
     first: PlaybookRun
     resumed: PlaybookRun
 
@@ -87,10 +88,11 @@ def scenario(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
         first = first_live.wait(60)
     # What the client holds when the resume starts (the killed controller's last point may still be going).
     before = metas(CLIENT_RESULTS / run_id / "raw")
+    run_json = read_json(results / run_id / "run.json")
     with live_playbook("benchmark.yml", settings) as resumed_live:
         resumed = resumed_live.wait(900)
     assert resumed.returncode == 0, resumed.output[-6000:]
-    return Scenario(results / run_id, kills, before, first, resumed)
+    return Scenario(results / run_id, kills, before, run_json, first, resumed)
 
 
 def test_the_first_run_was_really_killed(scenario: Scenario) -> None:
@@ -128,7 +130,6 @@ def test_finished_points_were_kept_and_interrupted_ones_measured_again(scenario:
     assert {f"{FRAMEWORK}/json/primer-r1", f"{FRAMEWORK}/json/warmup-r1"} <= kept
     for point in kept:
         assert final[point]["start_ms"] == scenario.before_resume[point]["start_ms"], point
-        assert f"{point.rsplit('/', 1)[1]}: kept" in scenario.resumed.output, point
     for point in (RUNNER_KILLED, WRK_KILLED):
         assert final[point]["start_ms"] > scenario.kills_ms[point], point
     # The level the controller died in: either the orphaned runner finished it (then it was kept), or the

@@ -83,3 +83,6 @@ def test_summarize_shows_events_and_fails_the_types_they_name(
     # A crash flags, it does not fail: json still succeeded, with its numbers.
     assert "pyfix" in results["succeeded"]["json"]
     assert results["rawData"]["query"]["pyfix"], "the failed type keeps its measured levels"
+    report = (sample_run / "report.html").read_text()
+    assert "pyfix [json] app_crashed: the app server" in report
+    assert "pyfix [queries] database_unreachable: database unreachable at 127.0.0.1:5432" in report
