@@ -134,8 +134,13 @@ def nginx(root: Path, socket_path: Path) -> Iterator[tuple[int, int]]:
                 raise RuntimeError(
                     f"nginx exited {process.returncode}: {process.stderr.read() if process.stderr else ''!r}"
                 )
+            # nginx listens before it forks its workers: wait until they are all there (the same set for
+            # half a second), or the workers compared before and after the bad requests differ by late ones.
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
+                workers = children(process.pid)
+                time.sleep(0.5)
+                if workers and children(process.pid) == workers:
+                    break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nginx did not listen on {port}")
             time.sleep(0.1)
