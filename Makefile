@@ -29,11 +29,11 @@ LAB_VARS = -e lab_profile=$(PROFILE) $(if $(strip $(FRAMEWORKS)),-e '{"lab_frame
 PLAYBOOK = $(VENV)/bin/ansible-playbook -i $(INVENTORY) $(LAB_VARS) $(ARGS)
 
 # Debian/Ubuntu packages the controller and the test suite need (the playbooks install the tiers' own).
-CONTROLLER_APT = python3-venv python3-pip git
+CONTROLLER_APT = python3-venv python3-pip git rsync
 TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl sysstat chromium chromium-driver
 # tests/multihost: an sshd per lab host, and what the roles install with apt, installed here in the root network
 # namespace because the lab hosts' namespaces have no route to the mirrors.
-TEST_APT += openssh-server iproute2 python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
+TEST_APT += openssh-server iproute2 libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
 
 .PHONY: help lab provision benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
 
@@ -100,7 +100,20 @@ test-deps: controller-deps
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 
-test: lint unit report verify apps matrix scenarios e2e faults test-multihost
+# Two lanes at once: the multi-host suite (its own network namespaces, hosts and Postgres cluster) runs beside the
+# others, which share the localhost tiers and go one after the other; its output is kept in a log and printed
+# when it ends. The packages and the venv come first, so that the lanes never run apt or pip on them together.
+MULTIHOST_LOG = .pytest_cache/test-multihost.log
+LOCAL_SUITES = unit report verify apps matrix scenarios e2e faults
+test: lint test-deps
+	@mkdir -p $(dir $(MULTIHOST_LOG))
+	@echo "test-multihost runs beside the other suites; its output goes to $(MULTIHOST_LOG), printed when it ends"
+	@$(MAKE) --no-print-directory test-multihost > $(MULTIHOST_LOG) 2>&1 & multihost=$$!; \
+	  local=0; $(MAKE) --no-print-directory $(LOCAL_SUITES) || local=$$?; \
+	  remote=0; wait $$multihost || remote=$$?; \
+	  echo "======== test-multihost (exit $$remote), from $(MULTIHOST_LOG)"; cat $(MULTIHOST_LOG); \
+	  echo "======== local suites: exit $$local; test-multihost: exit $$remote"; \
+	  test $$local = 0 && test $$remote = 0
 # The fault suite provisions the localhost tiers itself unless the e2e suite has just done it.
 test: export LAB_FAULTS_PROVISIONED = 1
 

@@ -35,8 +35,9 @@ LOCK_FILE = Path("/run/lab-netns.lock")
 PROXY_PORT = 3128
 PROXY_URL = f"http://{CONTROLLER_ADDRESS}:{PROXY_PORT}"
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
-# Besides what the roles install (role_packages()): the lab's own sshd and ip.
-LAB_PACKAGES = ("openssh-server", "iproute2")
+# Besides what the roles install (role_packages()): the lab's own sshd and ip, and libfaketime for a host
+# whose clock is off (test_preflight.py).
+LAB_PACKAGES = ("openssh-server", "iproute2", "libfaketime")
 
 # Tiny sweeps, as in tests/e2e: every phase of the real sequence runs, each for a second.
 TINY: dict[str, object] = {

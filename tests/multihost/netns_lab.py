@@ -148,21 +148,22 @@ def _build_network(names: Sequence[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- sshd
-def _sshd_config(state_dir: Path, name: str) -> Path:
+def _sshd_config(state_dir: Path, name: str, port: int = 22, extra: Sequence[str] = ()) -> Path:
     host_dir = state_dir / name
     host_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     host_key = host_dir / "ssh_host_ed25519_key"
     if not host_key.exists():
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"host key of {name}", "-f", str(host_key))
-    config = host_dir / "sshd_config"
+    suffix = "" if port == 22 else f".{port}"
+    config = host_dir / f"sshd_config{suffix}"
     config.write_text(
         "\n".join(
             [
                 f"# sshd of the lab host {name}, inside its network namespace",
                 f"ListenAddress {HOSTS[name]}",
-                "Port 22",
+                f"Port {port}",
                 f"HostKey {host_key}",
-                f"PidFile {host_dir / 'sshd.pid'}",
+                f"PidFile {host_dir / f'sshd{suffix}.pid'}",
                 f"AuthorizedKeysFile {state_dir / 'authorized_keys'}",
                 "PermitRootLogin prohibit-password",
                 "PubkeyAuthentication yes",
@@ -174,6 +175,7 @@ def _sshd_config(state_dir: Path, name: str) -> Path:
                 "MaxSessions 50",
                 "MaxStartups 50:30:100",
                 f"Subsystem sftp {SFTP_SERVER}",
+                *extra,
                 "",
             ]
         )
@@ -191,8 +193,8 @@ def _client_key(state_dir: Path) -> Path:
     return key
 
 
-def _start_sshd(state_dir: Path, name: str) -> int:
-    config = _sshd_config(state_dir, name)
+def _start_sshd(state_dir: Path, name: str, port: int = 22, extra: Sequence[str] = ()) -> int:
+    config = _sshd_config(state_dir, name, port, extra)
     log = open(state_dir / name / "sshd.log", "ab")  # noqa: SIM115 - the child keeps it open
     # ip netns exec and unshare exec in place, and so does sh: the PID returned is sshd's own.
     proc = subprocess.Popen(
@@ -206,8 +208,18 @@ def _start_sshd(state_dir: Path, name: str) -> int:
         start_new_session=True,
     )
     log.close()
-    (state_dir / name / "sshd.popen.pid").write_text(f"{proc.pid}\n")
+    (state_dir / name / f"sshd.popen{'' if port == 22 else f'.{port}'}.pid").write_text(f"{proc.pid}\n")
     return proc.pid
+
+
+def start_second_sshd(lab: Lab, name: str, port: int, extra: Sequence[str]) -> int:
+    """Another sshd for a lab host, on another port and with extra sshd_config lines (e.g. SetEnv): the same
+    host seen differently over SSH. It is stopped with the host's other processes by ``down``."""
+    if port == 22:
+        raise LabError("port 22 is the host's own sshd")
+    pid = _start_sshd(lab.state_dir, name, port, extra)
+    _wait_for_port(HOSTS[name], port, timeout_s=20)
+    return pid
 
 
 def _wait_for_port(address: str, port: int, timeout_s: float) -> None:

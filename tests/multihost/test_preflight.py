@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from . import netns_lab
 from .conftest import MultiHostLab, wait_for_listener
 from .netns_lab import HOSTS
 
 pytestmark = pytest.mark.multihost
 
 GROUPS = {"db": ["labdb"], "app": ["labapp"], "client": ["labclient1", "labclient2"]}
+# libfaketime (Debian package libfaketime, installed with the lab's packages): a process that preloads it sees
+# the clock FAKETIME ahead.
+FAKETIME_LIBS = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+SKEW_S = 90
 
 
 def test_unreachable_host_fails_the_run_at_once_and_is_named(mh: MultiHostLab) -> None:
@@ -58,3 +65,21 @@ def test_every_host_passes_the_preflight(mh: MultiHostLab) -> None:
     assert run.returncode == 0, run.output[-3000:]
     assert set(run.recap()) == {"labdb", "labapp", "labclient1", "labclient2"}
     assert all(counts["failed"] == 0 for counts in run.recap().values())
+
+
+def test_a_host_whose_clock_is_off_is_named(mh: MultiHostLab) -> None:
+    # The namespaces share the machine's clock; a second sshd of labclient2 starts every session it serves
+    # with libfaketime preloaded, so over that port labclient2 is a host whose clock runs SKEW_S s ahead.
+    assert FAKETIME_LIBS, "libfaketime is missing (apt-get install libfaketime)"
+    netns_lab.start_second_sshd(
+        mh.lab, "labclient2", 2200, [f"SetEnv LD_PRELOAD={FAKETIME_LIBS[0]} FAKETIME=+{SKEW_S}s"]
+    )
+    run = mh.run(mh.inventory("clock-skew", GROUPS, labclient2={"ansible_port": 2200}), "site.yml")
+    assert run.returncode != 0
+    found = re.search(r"labclient2: its clock is (-?\d+) ms off the controller's", run.output)
+    assert found, run.output[-3000:]
+    assert abs(int(found[1]) - SKEW_S * 1000) < 5000, found[0]
+    assert "lab_max_clock_skew_ms=" in run.output
+    assert "TASK [lab_base" not in run.output  # no host was changed
+    assert run.recap()["labclient2"]["failed"] == 1
+    assert all(run.recap()[host]["failed"] == 0 for host in ("labdb", "labapp", "labclient1"))

@@ -1,0 +1,1 @@
+../../../../roles/app_server/filter_plugins/app_server_matrix.py
