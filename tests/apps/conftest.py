@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .apptest_support import (
-    PG_BIN,
-    AppServer,
-    PostgresCluster,
-    app_server,
-    ensure_venv,
-    frameworks,
-    load_manifest,
-    postgres_cluster,
-)
+from .apptest_support import AppServer, PostgresCluster, app_server, ensure_venv, frameworks, load_manifest
+from .server_fixtures import pg, server_logs
+
+__all__ = ["pg", "server_logs"]
 
 
 def _server_params() -> list[object]:
@@ -27,19 +20,6 @@ def _server_params() -> list[object]:
         for mode in load_manifest(framework).get("db_modes", ["raw", "orm"]):
             params.append(pytest.param((framework, mode), id=f"{framework}-{mode}"))
     return params
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[PostgresCluster]:
-    if not (PG_BIN / "initdb").exists() or shutil.which("psql") is None:
-        pytest.skip(f"needs Postgres binaries in {PG_BIN} and psql on PATH")
-    with postgres_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture(scope="session")
-def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("app-logs")
 
 
 @pytest.fixture(scope="module", params=_server_params())

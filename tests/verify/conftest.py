@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -14,19 +13,14 @@ from typing import Any
 
 import pytest
 
-from ..apps.apptest_support import PG_BIN, PostgresCluster, ensure_venv, free_port, postgres_cluster
+from ..apps.apptest_support import PostgresCluster, ensure_venv, free_port
+from ..apps.server_fixtures import pg
+
+__all__ = ["pg"]
 
 BROKEN_APP = Path(__file__).with_name("broken_app.py")
 # The broken servers borrow an app venv for psycopg (built from apps/flask/requirements.txt).
 DRIVER_VENV_APP = "flask"
-
-
-@pytest.fixture(scope="session")
-def pg() -> Iterator[PostgresCluster]:
-    if not (PG_BIN / "initdb").exists() or shutil.which("psql") is None:
-        pytest.skip(f"needs Postgres binaries in {PG_BIN} and psql on PATH")
-    with postgres_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture(scope="session")

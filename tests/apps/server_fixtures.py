@@ -1,0 +1,25 @@
+"""Session fixtures of the suites that run real app servers against a throwaway Postgres (apps, matrix,
+verify). A conftest imports them by name, which is how pytest finds them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .apptest_support import PG_BIN, PostgresCluster, postgres_cluster
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresCluster]:
+    if not (PG_BIN / "initdb").exists() or shutil.which("psql") is None:
+        pytest.skip(f"needs Postgres binaries in {PG_BIN} and psql on PATH")
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server-logs")
