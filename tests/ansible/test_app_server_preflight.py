@@ -6,14 +6,12 @@ Real ansible-playbook runs of tests/ansible/playbooks/app_server_preflight.yml a
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+from ..labrun import ANSIBLE_PLAYBOOK, REPO, playbook_env
+
 PLAYBOOK = REPO / "tests" / "ansible" / "playbooks" / "app_server_preflight.yml"
 
 
@@ -24,7 +22,6 @@ def _preflight(**values: object) -> subprocess.CompletedProcess[str]:
         "app_server_apps_src": str(REPO / "apps"),
         "ansible_python_interpreter": sys.executable,
     }
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     return subprocess.run(
         [
             str(ANSIBLE_PLAYBOOK),
@@ -37,7 +34,7 @@ def _preflight(**values: object) -> subprocess.CompletedProcess[str]:
             json.dumps(extra | values),
         ],
         cwd=REPO,
-        env=env,
+        env=playbook_env(),
         capture_output=True,
         text=True,
         timeout=300,

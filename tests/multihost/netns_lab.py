@@ -148,13 +148,18 @@ def _build_network(names: Sequence[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- sshd
+def _port_suffix(port: int) -> str:
+    """What tells a host's second sshd's files (config, pidfiles) from its own sshd's, on port 22."""
+    return "" if port == 22 else f".{port}"
+
+
 def _sshd_config(state_dir: Path, name: str, port: int = 22, extra: Sequence[str] = ()) -> Path:
     host_dir = state_dir / name
     host_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     host_key = host_dir / "ssh_host_ed25519_key"
     if not host_key.exists():
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"host key of {name}", "-f", str(host_key))
-    suffix = "" if port == 22 else f".{port}"
+    suffix = _port_suffix(port)
     config = host_dir / f"sshd_config{suffix}"
     config.write_text(
         "\n".join(
@@ -208,7 +213,7 @@ def _start_sshd(state_dir: Path, name: str, port: int = 22, extra: Sequence[str]
         start_new_session=True,
     )
     log.close()
-    (state_dir / name / f"sshd.popen{'' if port == 22 else f'.{port}'}.pid").write_text(f"{proc.pid}\n")
+    (state_dir / name / f"sshd.popen{_port_suffix(port)}.pid").write_text(f"{proc.pid}\n")
     return proc.pid
 
 
