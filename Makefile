@@ -33,7 +33,7 @@ CONTROLLER_APT = python3-venv python3-pip git rsync
 TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl sysstat chromium chromium-driver
 # tests/multihost: an sshd per lab host, and what the roles install with apt, installed here in the root network
 # namespace because the lab hosts' namespaces have no route to the mirrors.
-TEST_APT += openssh-server iproute2 libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
+TEST_APT += openssh-server iproute2 nftables libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
 
 .PHONY: help lab provision benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
 

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workers = {start_worker(sock, args) for _ in range(args.workers)}
     for signum in STOP_SIGNALS:
         signal.signal(signum, _on_stop)
-    where = args.unix or f"{args.host}:{args.port}"
+    where = args.unix or (f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}")
     print(f"serve.py: {args.workers} aiohttp worker(s) on {where}", flush=True)
     code = 0
     try:

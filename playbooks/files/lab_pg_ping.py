@@ -9,7 +9,8 @@ ErrorResponse such as "the database system is starting up" or "no pg_hba.conf en
 it (exit 1). It retries every half second until --wait seconds have passed. No password is sent: the
 connection is closed at the authentication request, which Postgres does not log.
 
-Prints one line: "accepting connections at HOST:PORT" or "database unreachable at HOST:PORT: <why>".
+Prints one line: "accepting connections at HOST:PORT" or "database unreachable at HOST:PORT: <why>" (an IPv6
+HOST in brackets).
 """
 
 from __future__ import annotations
@@ -78,23 +79,29 @@ def probe_once(host: str, port: int, user: str, dbname: str, timeout_s: float) -
     raise ProbeError(f"{severity} {code}: {fields.get('M', 'no message')}")
 
 
+def host_port(host: str, port: int) -> str:
+    """host:port as the messages write it: an IPv6 address in brackets, [fd00::10]:5432."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def probe(host: str, port: int, user: str, dbname: str, wait_s: float) -> tuple[bool, str]:
     deadline = time.monotonic() + wait_s
+    where = host_port(host, port)
     while True:
         try:
             probe_once(host, port, user, dbname, timeout_s=max(1.0, min(5.0, wait_s)))
-            return True, f"accepting connections at {host}:{port}"
+            return True, f"accepting connections at {where}"
         except ProbeError as exc:
             problem = str(exc)
         if time.monotonic() >= deadline:
             waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""
-            return False, f"database unreachable at {host}:{port}{waited}: {problem}"
+            return False, f"database unreachable at {where}{waited}: {problem}"
         time.sleep(RETRY_S)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab_pg_ping.py", description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--host", required=True)
+    parser.add_argument("--host", required=True, help="an IP address (IPv6 without brackets) or a host name")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--user", required=True)
     parser.add_argument("--dbname", required=True)

@@ -28,7 +28,7 @@ NUMBERS = (
     ' "lab_client_start_slack_s": 601}',
 )
 TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_only": "maybe"}',)
-PORTS = ('{"postgres_port": 0, "app_server_db_port": "abc"}',)
+PORTS = ('{"postgres_port": 0, "app_server_db_port": "abc", "app_server_port": 70000}',)
 DB_ADDRESSES = ('{"postgres_listen_address": "*", "postgres_allowed_clients": ["app.example.com"]}',)
 APP_ADDRESSES = ('{"app_server_listen_address": "bad addr", "app_server_db_host": ""}',)
 UPSTREAM = ('{"upstream_listen_address": "*", "app_server_upstream_url": "ftp://x"}',)
@@ -61,6 +61,7 @@ MORE_BAD = [
     ),
     Bad("postgres-port-zero", PORTS, ("postgres_port", "0", "1..65535")),
     Bad("db-port-text", PORTS, ("app_server_db_port", "abc", "1..65535")),
+    Bad("app-port-above", PORTS, ("app_server_port=70000", "1..65535")),
     Bad(
         "postgres-port-on-the-app-port",
         ("postgres_port=8080",),

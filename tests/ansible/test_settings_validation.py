@@ -122,8 +122,13 @@ def failure_messages(result: dict[str, Any]) -> Iterator[str]:
                     yield from (str(error) for error in failed.get("argument_errors", []))
 
 
-def run_validate(*extra_vars: str, check: bool = True) -> Run:
-    command = [str(ANSIBLE_PLAYBOOK), "playbooks/validate.yml"]
+def run_validate(
+    *extra_vars: str, check: bool = True, inventory: Path | None = None, playbook: str = "validate.yml"
+) -> Run:
+    """One run of playbooks/<playbook> (by default against ansible.cfg's inventory, the localhost one)."""
+    command = [str(ANSIBLE_PLAYBOOK), f"playbooks/{playbook}"]
+    if inventory is not None:
+        command += ["-i", str(inventory)]
     if check:
         command.append("--check")
     for extra in extra_vars:

@@ -55,7 +55,7 @@ def as_postgres(*cmd: str | Path, **kwargs: Any) -> subprocess.CompletedProcess[
 
 @dataclass
 class PostgresCluster:
-    """A cluster in a temporary directory: TCP on 127.0.0.1:<port>, unix socket in the directory."""
+    """A cluster in a temporary directory: TCP on 127.0.0.1:<port> and [::1]:<port>, a unix socket there."""
 
     root: Path
     port: int
@@ -144,7 +144,9 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
             "--auth-local=trust", "--auth-host=scram-sha-256",
         )  # fmt: skip
         options = (
-            f"-c port={cluster.port} -c listen_addresses=127.0.0.1"
+            # ::1 too, for the tests of an IPv6 lab address (initdb's pg_hba admits ::1/128); where the
+            # machine has no ::1, Postgres warns and listens on 127.0.0.1 alone.
+            f"-c port={cluster.port} -c listen_addresses=127.0.0.1,::1"
             f" -c unix_socket_directories={cluster.socket_dir}"
             " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
             " -c max_connections=200 -c synchronous_commit=off -c fsync=off"

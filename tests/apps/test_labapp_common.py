@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps" / "_common"))
 import labapp_common as common
+
+APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
 
 
 @pytest.mark.parametrize(
@@ -56,6 +59,29 @@ def test_db_config_from_env(tmp_path: Path) -> None:
     assert config == common.DbConfig("db1", 5433, "hello_world", "benchmarkdbuser", "s3cret", 3, "orm")
     with pytest.raises(ValueError, match="LAB_DB_MODE"):
         common.db_config_from_env({"LAB_DB_MODE": "nosql"})
+
+
+def test_an_ipv6_database_host_is_kept_bare() -> None:
+    config = common.db_config_from_env({"LAB_DB_HOST": "fd00::10"})
+    assert config.host == "fd00::10"
+
+
+def test_the_apps_pass_the_database_host_as_a_parameter_never_in_a_url() -> None:
+    # LAB_DB_HOST is the db host's lab_address, maybe IPv6: a URL would need it in brackets, and a connection
+    # parameter (asyncpg's and psycopg's host=, SQLAlchemy's URL.create(host=), Django's HOST) takes it bare.
+    sources = sorted(APPS_DIR.rglob("*.py"))
+    uses = [
+        (path, line.strip())
+        for path in sources
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if re.search(r"\b(config|CONFIG)\.host\b", line)
+    ]
+    assert uses, "no app reads the database host any more: update this test"
+    for path, line in uses:
+        assert re.fullmatch(r'(host=|"host": |"HOST": )(config|CONFIG)\.host,', line), f"{path}: {line}"
+    assert not [
+        path for path in sources if re.search(r"postgres(ql)?(\+\w+)?://", path.read_text(encoding="utf-8"))
+    ]
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,16 @@ def test_a_running_database_accepts(pg: PostgresCluster, capsys: pytest.CaptureF
     assert capsys.readouterr().out.strip() == f"accepting connections at {pg.host}:{pg.port}"
 
 
+def test_an_ipv6_lab_address_is_probed_and_written_in_brackets(pg: PostgresCluster) -> None:
+    # The fixture's cluster listens on ::1 as well, as a db host's Postgres does on an IPv6 lab_address.
+    ok, message = ping.probe("::1", pg.port, DB_USER, DB_NAME, 0)
+    assert ok, message
+    assert message == f"accepting connections at [::1]:{pg.port}"
+    ok, message = ping.probe("::1", free_port(), DB_USER, DB_NAME, 0)
+    assert not ok
+    assert message.startswith("database unreachable at [::1]:")
+
+
 def test_nothing_listening_is_unreachable_after_the_wait() -> None:
     port = free_port()
     started = time.monotonic()

@@ -1,10 +1,13 @@
 """The real playbooks over SSH against separate hosts: network namespaces on one machine (netns_lab.py).
 
-One session-wide lab: labdb, labapp, labclient1 and labclient2, each a network namespace with its own sshd and
-hostname, on the bridge labbr0 (10.213.0.0/24) with the controller at 10.213.0.1. A CONNECT proxy on the
-controller's bridge address lets pip in the namespaces reach PyPI (lab_package_proxy). Everything is torn
-down (processes by PID and namespace, namespaces, veths, bridge, the hosts' files) when the session ends,
-also when a test failed; ``python -m tests.multihost.netns_lab down --purge`` does the same by hand.
+One session-wide lab shaped like a cloud: labdb, labapp, labclient1 and labclient2, each a network namespace
+with its own sshd and hostname. The controller reaches them over SSH only, on the management bridge labmgmt0
+(10.213.0.0/24, the controller at 10.213.0.1); the tiers talk over the lab bridge labnet0 (10.213.1.0/24 and
+fd13:213:1::/64), which the controller cannot reach at all, through per-host packet filters that open exactly
+the lab's port table. A CONNECT proxy on the controller's management address lets pip in the namespaces reach
+PyPI (lab_package_proxy). Everything is torn down (processes by PID and namespace, namespaces, veths, bridges,
+routes, the hosts' files) when the session ends, also when a test failed; ``python -m
+tests.multihost.netns_lab down --purge`` does the same by hand.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pytest
 import yaml
 
 from . import netns_lab
-from .netns_lab import CONTROLLER_ADDRESS, HOSTS
+from .netns_lab import CONTROLLER_ADDRESS, HOSTS, LAB_HOSTS, LAB_HOSTS_V6
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -35,9 +38,9 @@ LOCK_FILE = Path("/run/lab-netns.lock")
 PROXY_PORT = 3128
 PROXY_URL = f"http://{CONTROLLER_ADDRESS}:{PROXY_PORT}"
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
-# Besides what the roles install (role_packages()): the lab's own sshd and ip, and libfaketime for a host
-# whose clock is off (test_preflight.py).
-LAB_PACKAGES = ("openssh-server", "iproute2", "libfaketime")
+# Besides what the roles install (role_packages()): the lab's own sshd, ip and packet filter, and libfaketime
+# for a host whose clock is off (test_preflight.py).
+LAB_PACKAGES = ("openssh-server", "iproute2", "nftables", "libfaketime")
 
 # Tiny sweeps, as in tests/e2e: every phase of the real sequence runs, each for a second.
 TINY: dict[str, object] = {
@@ -51,7 +54,8 @@ TINY: dict[str, object] = {
     # The nginx ceiling is the e2e tests' business; here it would only add minutes.
     "lab_ceiling": False,
 }
-FRAMEWORKS = ["aiohttp"]
+# Both verified and benchmarked over the firewalled lab network (the done-when of the real topology).
+FRAMEWORKS = ["aiohttp", "flask"]
 
 
 @dataclass
@@ -76,10 +80,13 @@ class MultiHostLab:
     lab: netns_lab.Lab
     work_dir: Path
 
-    def inventory(self, name: str, groups: dict[str, list[str]], **host_vars: dict[str, object]) -> Path:
-        """Write an inventory of lab hosts over SSH (groups: db, app, client -> host names)."""
+    def inventory(
+        self, name: str, groups: dict[str, list[str]], ipv6: bool = False, **host_vars: dict[str, object]
+    ) -> Path:
+        """Write an inventory of lab hosts over SSH (groups: db, app, client -> host names): SSH on each
+        host's management address, the tiers on its lab address (IPv6 ones with ``ipv6``)."""
         children = {
-            group: {"hosts": {host: self._host_vars(host, host_vars.get(host, {})) for host in hosts}}
+            group: {"hosts": {host: self._host_vars(host, ipv6, host_vars.get(host, {})) for host in hosts}}
             for group, hosts in groups.items()
         }
         inventory = {
@@ -101,11 +108,11 @@ class MultiHostLab:
         return path
 
     @staticmethod
-    def _host_vars(host: str, extra: dict[str, object]) -> dict[str, object]:
+    def _host_vars(host: str, ipv6: bool, extra: dict[str, object]) -> dict[str, object]:
         # Host vars, not inventory group vars: the top-level group_vars/all would win over the latter.
         return {
             "ansible_host": HOSTS[host],
-            "lab_address": HOSTS[host],
+            "lab_address": (LAB_HOSTS_V6 if ipv6 else LAB_HOSTS)[host],
             "lab_package_proxy": PROXY_URL,
             **extra,
         }
@@ -113,10 +120,45 @@ class MultiHostLab:
     def run(
         self, inventory: Path, playbook: str, *args: str, extra: dict[str, object] | None = None
     ) -> PlaybookRun:
+        started = time.monotonic()
+        proc = subprocess.run(
+            self._command(inventory, playbook, args, extra),
+            cwd=REPO,
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
+        output = proc.stdout + proc.stderr
+        self._log(inventory, playbook).write_text(output)
+        return PlaybookRun(proc.returncode, output, time.monotonic() - started)
+
+    def start(
+        self, inventory: Path, playbook: str, *args: str, extra: dict[str, object] | None = None
+    ) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start a playbook in the background (to interrupt it); its output goes to the returned log."""
+        log = self._log(inventory, playbook)
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                self._command(inventory, playbook, args, extra),
+                cwd=REPO,
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return proc, log
+
+    @staticmethod
+    def _command(
+        inventory: Path, playbook: str, args: tuple[str, ...], extra: dict[str, object] | None
+    ) -> list[str]:
         cmd = [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), f"playbooks/{playbook}", *args]
-        if extra:
-            cmd += ["-e", json.dumps(extra)]
-        env = {
+        return cmd + (["-e", json.dumps(extra)] if extra else [])
+
+    def _env(self) -> dict[str, str]:
+        return {
             **os.environ,
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_NOCOLOR": "1",
@@ -125,16 +167,12 @@ class MultiHostLab:
             # Task timings in the saved logs: where the minutes of a slow run went.
             "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
         }
-        started = time.monotonic()
-        proc = subprocess.run(
-            cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
-        )
-        output = proc.stdout + proc.stderr
-        # Keep the full log beside the test run: a failure deep in a play needs more than the assertion.
+
+    @staticmethod
+    def _log(inventory: Path, playbook: str) -> Path:
+        # Every run's full log is kept: a failure deep in a play needs more than the assertion.
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        log = LOG_DIR / f"{len(list(LOG_DIR.iterdir())):02d}-{inventory.stem}-{playbook}.log"
-        log.write_text(output)
-        return PlaybookRun(proc.returncode, output, time.monotonic() - started)
+        return LOG_DIR / f"{len(list(LOG_DIR.iterdir())):02d}-{inventory.stem}-{playbook}.log"
 
     @staticmethod
     def in_host(host: str, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -142,6 +180,21 @@ class MultiHostLab:
         return subprocess.run(
             ["ip", "netns", "exec", host, *argv], capture_output=True, text=True, timeout=timeout, check=False
         )
+
+    @classmethod
+    def connect(cls, host: str, address: str, port: int, timeout_s: float = 3) -> str:
+        """From inside a lab host, open a TCP connection: "open", or why it failed (as the OS says it)."""
+        probe = (
+            "import socket, sys\n"
+            "address, port, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])\n"
+            "try:\n"
+            "    socket.create_connection((address, port), timeout=timeout).close()\n"
+            "    print('open')\n"
+            "except OSError as e:\n"
+            "    print(e)\n"
+        )
+        proc = cls.in_host(host, sys.executable, "-c", probe, address, str(port), str(timeout_s))
+        return proc.stdout.strip() or proc.stderr.strip()
 
 
 def role_packages() -> list[str]:
@@ -191,19 +244,23 @@ def _install_packages() -> None:
         assert proc.returncode == 0, f"{' '.join(argv)}: {proc.stderr[-2000:]}"
 
 
-def wait_for_listener(address: str, port: int, timeout_s: float = 10) -> None:
-    """Wait until something accepts TCP connections on address:port (a lab address or the controller's)."""
-    if address != CONTROLLER_ADDRESS:  # the controller's own address is local
-        netns_lab.assert_routed_over_bridge(address)
+def wait_for_listener(address: str, port: int, timeout_s: float = 10, host: str | None = None) -> None:
+    """Wait until something accepts TCP connections on address:port: the controller's own address, or (with
+    ``host``) an address of that lab host, connected to from inside it (the controller cannot reach it)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        try:
-            socket.create_connection((address, port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+        if host is not None:
+            if MultiHostLab.connect(host, address, port, timeout_s=1) == "open":
+                return
+        else:
+            try:
+                socket.create_connection((address, port), timeout=1).close()
+                return
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing accepts connections on {address}:{port} after {timeout_s:.0f} s")
+        time.sleep(0.1)
 
 
 def _keep_logs(state_dir: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from . import netns_lab
 from .conftest import MultiHostLab, wait_for_listener
-from .netns_lab import HOSTS
+from .netns_lab import LAB_HOSTS
 
 pytestmark = pytest.mark.multihost
 
@@ -23,7 +23,8 @@ SKEW_S = 90
 
 
 def test_unreachable_host_fails_the_run_at_once_and_is_named(mh: MultiHostLab) -> None:
-    # Nothing listens on port 2222 of labclient2: the connection is refused at once.
+    # Nothing listens on port 2222 of labclient2, and its packet filter drops the connection: the preflight's
+    # 10 s SSH timeout ends it.
     inventory = mh.inventory("unreachable", GROUPS, labclient2={"ansible_port": 2222})
     run = mh.run(inventory, "site.yml")
     assert run.returncode != 0
@@ -38,13 +39,13 @@ def test_a_port_held_by_another_process_is_named(mh: MultiHostLab) -> None:
     squatter = subprocess.Popen(
         [
             *("ip", "netns", "exec", "labclient2"),
-            *(sys.executable, "-m", "http.server", "8080", "--bind", HOSTS["labclient2"]),
+            *(sys.executable, "-m", "http.server", "8080", "--bind", LAB_HOSTS["labclient2"]),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_listener(HOSTS["labclient2"], 8080)
+        wait_for_listener(LAB_HOSTS["labclient2"], 8080, host="labclient2")
         inventory = mh.inventory(
             "port-taken", {"db": ["labdb"], "app": ["labclient2"], "client": ["labclient1"]}
         )
@@ -54,10 +55,25 @@ def test_a_port_held_by_another_process_is_named(mh: MultiHostLab) -> None:
         squatter.wait(timeout=10)
     assert run.returncode != 0
     assert (
-        f"labclient2: port 8080/tcp (app_server_port, app tier) on {HOSTS['labclient2']} is held by another"
-        " process" in run.output
+        f"labclient2: port 8080/tcp (app_server_port, app tier) on {LAB_HOSTS['labclient2']} is held by"
+        " another process" in run.output
     ), run.output[-3000:]
     assert f"pid={squatter.pid}," in run.output
+
+
+def test_a_lab_port_the_network_drops_is_named(mh: MultiHostLab) -> None:
+    # labdb plays a client here, and labapp's packet filter admits 8080 only from the real client hosts: the
+    # probe from labdb gets no answer, as from a host a security group leaves out.
+    inventory = mh.inventory("blocked", {"db": ["labdb"], "app": ["labapp"], "client": ["labdb"]})
+    run = mh.run(inventory, "preflight.yml")
+    assert run.returncode != 0
+    assert (
+        f"labdb cannot reach labapp at {LAB_HOSTS['labapp']}:8080 (blocked: no answer within 3 s): open"
+        " 8080/tcp (app_server_port," in run.output
+    ), run.output[-3000:]
+    assert "from the client hosts to the app hosts' lab_address" in run.output
+    assert run.recap()["labdb"]["failed"] == 1
+    assert all(run.recap()[host]["failed"] == 0 for host in ("labapp",))
 
 
 def test_every_host_passes_the_preflight(mh: MultiHostLab) -> None:

@@ -13,11 +13,13 @@ from analysis.cli import summarize
 from analysis.tfb_results import validate_tfb_results
 
 from .conftest import FRAMEWORKS, REPO, TINY, MultiHostLab, PlaybookRun
-from .netns_lab import HOSTS
+from .netns_lab import HOSTS, LAB_HOSTS
 
 pytestmark = pytest.mark.multihost
 
-TYPES = ["json", "plaintext", "db", "queries"]
+# Every TechEmpower type: each verified from the client host, each swept.
+TYPES = ["json", "plaintext", "db", "queries", "fortunes", "updates"]
+DB_TYPES = ["db", "queries", "fortunes", "updates"]
 SAMPLE_RUN = REPO / "tests" / "fixtures" / "runs" / "sample"
 
 
@@ -74,53 +76,75 @@ def test_second_provisioning_changes_nothing(
 
 def test_only_the_tiers_ports_are_exposed(provisioned: PlaybookRun) -> None:
     ssh = "{}:22"
-    # Postgres on the db host's address only; nginx and the upstream service of the /upstream scenario
-    # (roles/upstream, 8091) on the app host's; the app itself on a unix socket.
-    assert _listeners("labdb") == {f"{HOSTS['labdb']}:5432", ssh.format(HOSTS["labdb"])}
+    # sshd on the management address; Postgres on the db host's lab address only; nginx and the upstream
+    # service of the /upstream scenario (roles/upstream, 8091) on the app host's; the app on a unix socket.
+    assert _listeners("labdb") == {f"{LAB_HOSTS['labdb']}:5432", ssh.format(HOSTS["labdb"])}
     assert _listeners("labapp") == {
-        f"{HOSTS['labapp']}:8080",
-        f"{HOSTS['labapp']}:8091",
+        f"{LAB_HOSTS['labapp']}:8080",
+        f"{LAB_HOSTS['labapp']}:8091",
         ssh.format(HOSTS["labapp"]),
     }
     assert _listeners("labclient1") == {ssh.format(HOSTS["labclient1"])}
 
 
-def test_the_client_host_is_refused_by_pg_hba(provisioned: PlaybookRun) -> None:
+def test_pg_hba_admits_only_the_app_host(provisioned: PlaybookRun) -> None:
+    # The packet filter keeps the client hosts away from 5432; behind it, pg_hba refuses any other address
+    # too. The db host itself connects to its own lab address (over loopback, which its filter accepts).
     if shutil.which("psql") is None:
         pytest.fail("psql is missing (make test-deps installs postgresql)")
     dsn = (
-        f"host={HOSTS['labdb']} port=5432 dbname=hello_world user=benchmarkdbuser sslmode=disable"
+        f"host={LAB_HOSTS['labdb']} port=5432 dbname=hello_world user=benchmarkdbuser sslmode=disable"
         " connect_timeout=5"
     )
-    refused = MultiHostLab.in_host("labclient1", "psql", "-w", dsn, "-c", "SELECT 1")
+    refused = MultiHostLab.in_host("labdb", "psql", "-w", dsn, "-c", "SELECT 1")
     assert refused.returncode != 0
-    assert f'no pg_hba.conf entry for host "{HOSTS["labclient1"]}"' in refused.stderr, refused.stderr
+    assert f'no pg_hba.conf entry for host "{LAB_HOSTS["labdb"]}"' in refused.stderr, refused.stderr
 
 
-def test_wrk_ran_on_the_client_host(benchmarked: Path) -> None:
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_wrk_ran_on_the_client_host(benchmarked: Path, framework: str) -> None:
     run_id = benchmarked.name
-    client_copy = Path("/var/lib/lab/labclient1/results") / run_id / "raw" / "aiohttp"
-    metas = sorted((benchmarked / "raw" / "aiohttp").glob("*/*/*.meta.json"))
+    client_copy = Path("/var/lib/lab/labclient1/results") / run_id / "raw" / framework
+    metas = sorted((benchmarked / "raw" / framework).glob("*/*/*.meta.json"))
     assert metas
     for path in metas:
         meta = json.loads(path.read_text())
         assert meta["client"] == "labclient1" and path.parent.name == "labclient1", path
         assert meta["hostname"] == "labclient1", meta  # the client namespace's own hostname (UTS)
-        assert meta["url"].startswith(f"http://{HOSTS['labapp']}:8080/"), meta
+        assert meta["url"].startswith(f"http://{LAB_HOSTS['labapp']}:8080/"), meta
         # The run was written on the client, then fetched.
-        assert (client_copy / path.relative_to(benchmarked / "raw" / "aiohttp")).is_file(), path
+        assert (client_copy / path.relative_to(benchmarked / "raw" / framework)).is_file(), path
     assert not Path("/var/lib/lab/labapp/results").exists()
 
 
-def test_raw_output_was_fetched_for_every_point(benchmarked: Path) -> None:
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_verification_ran_on_the_client_and_every_type_passed(benchmarked: Path, framework: str) -> None:
+    # The HTTP checks and the database-hit loads ran on labclient1 (the controller cannot reach the app), and
+    # what they wrote was fetched beside the grades.
+    client_copy = Path("/var/lib/lab/labclient1/results") / benchmarked.name / "verify" / framework
+    data = benchmarked / "verify" / framework / "data"
+    for name in ("http.json", *(f"load-{t}.json" for t in DB_TYPES)):
+        assert (client_copy / name).read_bytes() == (data / name).read_bytes(), name
+    assert not list(data.glob("*.error.txt")), sorted(data.iterdir())
+    summary = json.loads((benchmarked / "verify" / framework / "summary.json").read_text())
+    assert summary["grades"] == dict.fromkeys(TYPES, "pass"), summary
+    assert (
+        f"http://{LAB_HOSTS['labapp']}:8080"
+        in (benchmarked / "verify" / framework / "verification.txt").read_text()
+    )
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_raw_output_was_fetched_for_every_point(benchmarked: Path, framework: str) -> None:
     for test_type in TYPES:
-        point_dir = benchmarked / "raw" / "aiohttp" / test_type / "labclient1"
+        point_dir = benchmarked / "raw" / framework / test_type / "labclient1"
         stems = {p.name.removesuffix(".meta.json") for p in point_dir.glob("*.meta.json")}
         levels = {
             "plaintext": TINY["lab_pipeline_concurrency_levels"],
             "queries": TINY["lab_query_levels"],
+            "updates": TINY["lab_query_levels"],
         }.get(test_type, TINY["lab_concurrency_levels"])
-        prefix = "q" if test_type == "queries" else "c"
+        prefix = "q" if test_type in ("queries", "updates") else "c"
         assert isinstance(levels, list)
         assert stems == {"primer-r1", "warmup-r1"} | {f"level-{prefix}{level}-r1" for level in levels}, stems
         for stem in stems:
@@ -134,10 +158,14 @@ def test_the_app_reached_postgres_across_the_bridge_from_its_own_address(benchma
     psql = ("psql", "-h", "/run/lab/labdb/postgresql", "-p", "5432", "-U", "postgres", "-d", "hello_world")
     proc = MultiHostLab.in_host("labdb", *psql, "-Atc", query)
     assert proc.returncode == 0, proc.stderr
-    assert set(proc.stdout.split()) == {HOSTS["labapp"]}, proc.stdout
+    assert set(proc.stdout.split()) == {LAB_HOSTS["labapp"]}, proc.stdout
     tidy = pd.read_csv(benchmarked / "tidy.csv")
-    db_rows = tidy[tidy.test_type.isin(["db", "queries"])]
-    assert len(db_rows) == 4 and (db_rows.totalRequests > 0).all() and not db_rows.has_errors.any(), db_rows
+    db_rows = tidy[tidy.test_type.isin(DB_TYPES)]
+    assert (
+        len(db_rows) == 2 * len(DB_TYPES) * len(FRAMEWORKS)
+        and (db_rows.totalRequests > 0).all()
+        and not db_rows.has_errors.any()
+    ), db_rows
 
 
 def test_results_have_the_shape_of_a_localhost_run(benchmarked: Path, tmp_path: Path) -> None:
@@ -152,6 +180,8 @@ def test_results_have_the_shape_of_a_localhost_run(benchmarked: Path, tmp_path: 
     validate_tfb_results(results)
     assert set(results) == set(json.loads((localhost_run / "results.json").read_text()))
     assert results["frameworks"] == FRAMEWORKS
-    assert all(grade == "pass" for grade in results["verify"]["aiohttp"].values()), results["verify"]
+    for framework in FRAMEWORKS:
+        assert results["verify"][framework] == dict.fromkeys(TYPES, "pass"), results["verify"]
+        assert results["rawData"]["json"][framework], results["rawData"]["json"]  # measured
     run = json.loads((benchmarked / "run.json").read_text())
     assert run["hosts"] == {"db": ["labdb"], "app": ["labapp"], "client": ["labclient1"]}

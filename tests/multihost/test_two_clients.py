@@ -1,4 +1,9 @@
-"""Two client hosts load the app at the same moments (start schedule), and the analysis merges them."""
+"""Two client hosts load the app at the same moments (start schedule), and the analysis merges them.
+
+Here every host's lab address is IPv6: the tiers are provisioned again on them (Postgres' listen address and
+pg_hba, nginx, the upstream service, the apps' database host), and verification, the upstream scenario and
+the load all go over IPv6.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,15 @@ import pandas as pd
 import pytest
 
 from .conftest import FRAMEWORKS, TINY, MultiHostLab, PlaybookRun
+from .netns_lab import LAB_HOSTS_V6
 
 pytestmark = pytest.mark.multihost
 
 CLIENTS = ["labclient1", "labclient2"]
 GROUPS = {"db": ["labdb"], "app": ["labapp"], "client": CLIENTS}
-TYPES = ["json", "db"]
+# upstream: the app calls the upstream service at its IPv6 lab address.
+TYPES = ["json", "db", "upstream"]
+FRAMEWORK = "aiohttp"
 # Both clients sleep until the planned instant, then start wrk: a few ms apart on an idle machine. The bound
 # leaves room for a loaded 2-core CI machine.
 START_TOLERANCE_MS = 250
@@ -27,15 +35,16 @@ SCHEDULE = {"lab_client_start_margin_s": 3, "lab_client_start_slack_s": 3}
 
 @pytest.fixture(scope="module")
 def inventory(mh: MultiHostLab) -> Path:
-    return mh.inventory("two-clients", GROUPS)
+    return mh.inventory("two-clients-ipv6", GROUPS, ipv6=True)
 
 
 @pytest.fixture(scope="module")
 def second_client(mh: MultiHostLab, inventory: Path, provisioned: PlaybookRun) -> PlaybookRun:
-    # db, app and labclient1 are provisioned already (the three-host inventory): only the new client needs it.
-    run = mh.run(inventory, "site.yml", "--limit", "labclient2", extra={"lab_frameworks": FRAMEWORKS})
+    # db, app and labclient1 were provisioned on IPv4 (the three-host inventory): they move to IPv6, and the
+    # new client is provisioned.
+    run = mh.run(inventory, "site.yml", extra={"lab_frameworks": FRAMEWORKS})
     assert run.returncode == 0, run.output[-6000:]
-    assert set(run.recap()) == {"labclient2"}
+    assert set(run.recap()) == {host for hosts in GROUPS.values() for host in hosts}
     return run
 
 
@@ -47,7 +56,7 @@ def run_dir(
     extra = {
         **TINY,
         **SCHEDULE,
-        "lab_frameworks": FRAMEWORKS,
+        "lab_frameworks": [FRAMEWORK],
         "lab_test_types": TYPES,
         "lab_results_dir": str(results_dir),
     }
@@ -59,7 +68,7 @@ def run_dir(
 def _metas(run_dir: Path) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     """{(test_type, stem): {client: meta}} for every point of the run."""
     points: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for path in sorted((run_dir / "raw" / "aiohttp").glob("*/*/*.meta.json")):
+    for path in sorted((run_dir / "raw" / FRAMEWORK).glob("*/*/*.meta.json")):
         meta = json.loads(path.read_text())
         stem = path.name.removesuffix(".meta.json")
         points.setdefault((meta["test_type"], stem), {})[meta["client"]] = meta
@@ -74,7 +83,7 @@ def test_both_clients_ran_every_point_and_their_raw_files_were_fetched(run_dir: 
         for client, meta in by_client.items():
             assert meta["exit_code"] == 0 and meta["hostname"] == client, meta
             for suffix in (".txt", ".json"):
-                assert (run_dir / "raw" / "aiohttp" / test_type / client / f"{stem}{suffix}").is_file()
+                assert (run_dir / "raw" / FRAMEWORK / test_type / client / f"{stem}{suffix}").is_file()
 
 
 def test_each_point_started_on_both_clients_at_its_planned_instant(run_dir: Path) -> None:
@@ -104,8 +113,8 @@ def test_the_schedule_spaces_the_points_by_duration_and_slack(run_dir: Path) -> 
 
 
 def test_the_analysis_merges_the_clients_of_each_level(run_dir: Path) -> None:
-    tidy = pd.read_csv(run_dir / "tidy.csv").query("framework == 'aiohttp'")
-    merged = pd.read_csv(run_dir / "clients.csv").query("framework == 'aiohttp'")
+    tidy = pd.read_csv(run_dir / "tidy.csv").query("framework == @FRAMEWORK")
+    merged = pd.read_csv(run_dir / "clients.csv").query("framework == @FRAMEWORK")
     assert len(tidy) == 2 * len(merged) == 2 * len(TYPES) * 2  # one row per client; one merged row per level
     for row in merged.to_dict("records"):
         clients = tidy[(tidy.test_type == row["test_type"]) & (tidy.level == row["level"])]
@@ -116,5 +125,22 @@ def test_the_analysis_merges_the_clients_of_each_level(run_dir: Path) -> None:
         assert not row["late_start"], row
         # The worst client's average, never a mean over clients.
         assert row["latencyAvg_ms_worst_client"] == clients.latencyAvg_ms.max()
-    summary = pd.read_csv(run_dir / "summary.csv").query("framework == 'aiohttp'")
+    summary = pd.read_csv(run_dir / "summary.csv").query("framework == @FRAMEWORK")
     assert (summary["clients"] == 2).all()  # the tables count both clients in every level
+
+
+def test_everything_went_over_ipv6(run_dir: Path) -> None:
+    app = f"[{LAB_HOSTS_V6['labapp']}]"
+    for by_client in _metas(run_dir).values():
+        for meta in by_client.values():
+            assert meta["url"].startswith(f"http://{app}:8080/"), meta
+    verification = (run_dir / "verify" / FRAMEWORK / "verification.txt").read_text()
+    assert f"http://{app}:8080" in verification
+    outcome = json.loads((run_dir / "frameworks" / f"{FRAMEWORK}.json").read_text())
+    assert outcome["status"] == "ok" and set(outcome["verify"].values()) == {"pass"}, outcome
+    # The app reached Postgres from its IPv6 lab address.
+    query = "SELECT DISTINCT host(client_addr) FROM pg_stat_activity WHERE usename = 'benchmarkdbuser'"
+    psql = ("psql", "-h", "/run/lab/labdb/postgresql", "-p", "5432", "-U", "postgres", "-d", "hello_world")
+    proc = MultiHostLab.in_host("labdb", *psql, "-Atc", query)
+    assert proc.returncode == 0, proc.stderr
+    assert set(proc.stdout.split()) == {LAB_HOSTS_V6["labapp"]}, proc.stdout

@@ -1,0 +1,1 @@
+../../../playbooks/filter_plugins/lab_address.py
