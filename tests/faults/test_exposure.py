@@ -1,8 +1,10 @@
-"""Secrets and exposure on the provisioned localhost lab (issue 9, point 7).
+"""Secrets and exposure on the provisioned localhost lab (issue 9, point 7; issue 14, point 4).
 
 The generated database password appears in no tracked file, no result, no log and no process environment;
 the files holding it are closed to other users; Postgres, nginx and the app server listen only where the
-inventory says, and Postgres admits only the app hosts.
+inventory says, and Postgres admits only the app hosts. On the db tier it is nowhere at all: Postgres got a
+SCRAM-SHA-256 verifier of it, so no file of the cluster (data directory, configuration, the schema script),
+no statement text of pg_stat_statements and no command line holds it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,17 @@ from types import ModuleType
 
 import pytest
 
+from roles.postgres.filter_plugins.postgres_scram import postgres_scram_matches
+
 from ..labrun import HOST_ID, LOG_DIR, REPO
-from .conftest import CLIENT_RESULTS, FRAMEWORKS, app_processes, children, postmaster_pid
+from .conftest import CLIENT_RESULTS, FRAMEWORKS, PG_CLUSTER, app_processes, children, postmaster_pid
 
 SECRET_FILE = REPO / ".secrets" / "benchmarkdbuser.password"
 APP_SECRET_FILE = Path(f"/etc/lab/{HOST_ID}/db.password")
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml
 APP_USER = "labapp"
 PG_PING = REPO / "playbooks" / "files" / "lab_pg_ping.py"
+PG_SOCKET_DIR = f"/run/lab/{HOST_ID}/postgresql"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +87,69 @@ def test_no_result_or_log_holds_the_password(secret: str) -> None:
                 continue
     assert scanned > 20, f"only {scanned} files under {roots}: nothing to check"
     assert not holding, holding
+
+
+def _as_postgres(sql: str) -> str:
+    """SQL as the superuser over the unix socket (root maps to postgres there), as the verification reads."""
+    return subprocess.run(
+        ["psql", "-X", "-q", "-At", "-h", PG_SOCKET_DIR, "-p", "5432", "-U", "postgres", "-d", "hello_world",
+         "-c", sql],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+
+
+def test_no_file_of_the_database_cluster_holds_the_password(secret: str) -> None:
+    """Every file of the data directory (pg_stat_statements keeps its texts under pg_stat_tmp/), of the
+    configuration and the schema script; the server log is in the test above."""
+    roots = [
+        *Path("/var/lib/postgresql").glob(f"*/{PG_CLUSTER}"),
+        *Path("/etc/postgresql").glob(f"*/{PG_CLUSTER}"),
+        Path(f"/opt/lab/{HOST_ID}/sql"),
+    ]
+    assert len(roots) == 3 and all(root.is_dir() for root in roots), roots
+    scanned, holding = 0, []
+    for root in roots:
+        for path in root.rglob("*"):
+            if not path.is_file() or path.is_symlink():
+                continue
+            try:
+                content = path.read_bytes()
+            except OSError:
+                continue  # a file Postgres removed meanwhile
+            scanned += 1
+            if secret.encode() in content:
+                holding.append(str(path))
+    assert scanned > 100, f"only {scanned} files under {roots}"
+    assert not holding, holding
+
+
+def test_no_statement_text_holds_the_password(secret: str) -> None:
+    texts = _as_postgres("SELECT query FROM pg_stat_statements")
+    assert texts.strip(), "pg_stat_statements is empty: nothing to check"
+    # Only the count: a text holding it would print it.
+    assert texts.count(secret) == 0, f"{texts.count(secret)} statement texts hold the password"
+
+
+def test_postgres_holds_a_verifier_of_the_password(secret: str) -> None:
+    verifier = _as_postgres("SELECT rolpassword FROM pg_authid WHERE rolname = 'benchmarkdbuser'").strip()
+    assert verifier.startswith("SCRAM-SHA-256$"), "the role has no SCRAM-SHA-256 verifier"
+    assert postgres_scram_matches(verifier, secret), "the verifier in place is not one of the password"
+
+
+def test_no_command_line_holds_the_password(secret: str) -> None:
+    scanned, holding = 0, []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        scanned += 1
+        if secret.encode() in cmdline:
+            holding.append(int(entry.name))
+    assert scanned > 10
+    assert not holding, f"processes with the password on their command line: {holding}"
 
 
 def test_the_app_gets_the_password_from_a_file_not_its_environment(secret: str) -> None:

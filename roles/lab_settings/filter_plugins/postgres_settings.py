@@ -1,0 +1,1 @@
+../../postgres/filter_plugins/postgres_settings.py
