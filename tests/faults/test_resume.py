@@ -169,3 +169,13 @@ def test_a_resume_with_other_settings_is_refused_before_any_change(scenario: Sce
     )
     assert (scenario.run_dir / "run.json").read_bytes() == run_json
     assert "TASK [Start this host's sampler]" not in refused.output  # no host was changed
+
+
+def test_the_resume_took_over_the_locks_of_the_killed_run(scenario: Scenario) -> None:
+    # The killed controller could not release them; its pid is gone, so the resume takes them, and says so.
+    run_id = scenario.run_dir.name
+    for where in ("localhost", "the results directory"):
+        assert (
+            f"took over the lock of {where} from benchmark.yml run {run_id} (pid " in scenario.resumed.output
+        ), where
+    assert not Path(f"/run/lab/{HOST_ID}/lab.lock").exists()  # released at the end of the resume
