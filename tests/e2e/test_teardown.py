@@ -79,9 +79,10 @@ def _set_nginx(enabled: bool, active: bool) -> None:
     if _systemd():
         steps = [["systemctl", "enable" if enabled else "disable", "nginx"]]
     else:
-        # As ansible.builtin.service does with update-rc.d: links first, then their direction.
-        direction = "enable" if enabled else "disable"
-        steps = [["update-rc.d", "nginx", "defaults"], ["update-rc.d", "nginx", direction]]
+        # As ansible.builtin.service does with update-rc.d: the links if there are none, then their direction.
+        links = list(Path("/etc").glob("rc?.d/[SK]??nginx"))
+        steps = [] if links else [["update-rc.d", "nginx", "defaults"]]
+        steps.append(["update-rc.d", "nginx", "enable" if enabled else "disable"])
     steps.append(["service", "nginx", "start" if active else "stop"])
     for argv in steps:
         proc = _run(*argv)
@@ -191,8 +192,10 @@ def teardown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Teardow
             yield seen, results
         finally:
             # The machine's nginx as this test found it, then the lab for the suites that follow.
-            _set_nginx(*nginx_found)
-            _assert_ok(run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS}))
+            try:
+                _set_nginx(*nginx_found)
+            finally:
+                _assert_ok(run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS}))
 
 
 def test_provisioning_recorded_the_state_before_it_and_changed_it(teardown: tuple[Teardown, Path]) -> None:
