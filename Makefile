@@ -1,6 +1,7 @@
-# The lab's two entry points:
+# The lab's entry points:
 #   make lab    provision db, app and client on localhost, benchmark, analyze, print the tables
 #   make test   the whole test suite (lint, unit, apps against real Postgres, end-to-end playbooks)
+#   make teardown  stop and remove everything the lab installed or started on the hosts, put back what it changed
 # Knobs: FRAMEWORKS="aiohttp flask"  PROFILE=quick|tfb  INVENTORY=inventory/<yours>.yml  ARGS="<ansible-playbook args>"
 #        TYPES="json sleep"  (make benchmark-scenarios: the scenario types sleep, cpu, upstream, upstream_sync)
 
@@ -35,10 +36,10 @@ TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl sysstat chromi
 # namespace because the lab hosts' namespaces have no route to the mirrors.
 TEST_APT += openssh-server iproute2 nftables libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
 
-.PHONY: help lab provision benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
+.PHONY: help lab provision teardown benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
 
 help:
-	@sed -n '1,5p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 # ---------------------------------------------------------------- controller
 controller-deps:
@@ -70,6 +71,11 @@ provision: $(VENV)/.controller
 
 benchmark: $(VENV)/.controller
 	$(PLAYBOOK) playbooks/benchmark.yml
+
+# Everything the lab installed or started on the hosts goes, and what it changed is put back (README, "Teardown");
+# the controller's results stay. ARGS=--check shows what would go.
+teardown: $(VENV)/.controller
+	$(VENV)/bin/ansible-playbook -i $(INVENTORY) $(ARGS) playbooks/teardown.yml
 
 # The scenario types only (sleep, cpu, upstream, upstream_sync), with lab_scenario_params from group_vars.
 benchmark-scenarios: $(VENV)/.controller
@@ -120,7 +126,7 @@ test: export LAB_FAULTS_PROVISIONED = 1
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy analysis wrk_scripts playbooks/filter_plugins playbooks/files roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files \
+	$(VENV)/bin/mypy analysis wrk_scripts playbooks/filter_plugins playbooks/lookup_plugins playbooks/files playbooks/library roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files \
 		apps/_common/scenarios.py tests benchmarks
 	$(VENV)/bin/ansible-lint --offline
 

@@ -11,6 +11,12 @@ whether the difference is significant (Welch's t-test over the repeats; analysis
 report-compare A B writes one HTML file comparing run B with run A (default: B/compare-<A's id>.html) and
 prints its path.
 
+resume RUN_DIR --now FILE [--apply] checks that a resume measures what the run measured (analysis.resume) and
+prints what it must measure again.
+
+outcome RUN_DIR [--verify-only] prints the run's closing summary: every framework or test type that failed,
+and what only flags the numbers (analysis.outcome). Exit status 3 when anything failed.
+
 Exit status: 0 on success, 1 when RUN_DIR has no usable level data (or does not exist), 2 on usage errors.
 """
 
@@ -28,9 +34,11 @@ from analysis.clients import late_start_warnings, merge_clients
 from analysis.compare import CompareError, compare_runs
 from analysis.environment import environment_warnings, load_environment, render_environment
 from analysis.events import attach_events, event_lines, load_events, render_events
+from analysis.outcome import EXIT_FAILED, run_outcome
 from analysis.raw_files import load_raw_points
 from analysis.report import RunData, load_run, write_comparison_report, write_run_report
 from analysis.resources import add_level_resources, load_resources, resource_warnings, write_resources
+from analysis.resume import plan
 from analysis.run_meta import load_frameworks, load_run_json
 from analysis.tables import build_summary, render_tables
 from analysis.tfb_results import build_tfb_results, validate_tfb_results
@@ -141,6 +149,26 @@ def report_compare(a_arg: str, b_arg: str, out_arg: str | None) -> int:
     return 0
 
 
+def outcome(run_dir_arg: str, verify_only: bool) -> int:
+    run_dir = Path(run_dir_arg).resolve()
+    if not run_dir.is_dir():
+        print(f"error: {run_dir_arg}: no such run directory", file=sys.stderr)
+        return EXIT_NO_DATA
+    verdict = run_outcome(run_dir, verify_only)
+    print(verdict.render(), end="")
+    return 0 if verdict.ok else EXIT_FAILED
+
+
+def resume(run_dir_arg: str, now_arg: str, do_apply: bool) -> int:
+    run_dir = Path(run_dir_arg).resolve()
+    if not run_dir.is_dir():
+        print(f"error: {run_dir_arg}: no such run directory", file=sys.stderr)
+        return EXIT_NO_DATA
+    now = json.loads(Path(now_arg).read_text(encoding="utf-8"))
+    print(json.dumps(plan(run_dir, now, do_apply)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description="Analysis of lab runs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +194,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="where to write the report (default: B/compare-<A's run id>.html)",
     )
+    outcome_parser = commands.add_parser(
+        "outcome", help="print what failed in the run; exit 3 when anything did (the benchmark's exit status)"
+    )
+    outcome_parser.add_argument("run_dir", metavar="RUN_DIR", help="results/<run-id> or results/latest")
+    outcome_parser.add_argument(
+        "--verify-only", action="store_true", help="the run only verified (lab_verify_only), measured nothing"
+    )
+    resume_parser = commands.add_parser(
+        "resume", help="compare a resume's settings with the run's; print what must be measured again"
+    )
+    resume_parser.add_argument("run_dir", metavar="RUN_DIR", help="results/<run-id>")
+    resume_parser.add_argument(
+        "--now", required=True, metavar="FILE", help="the run.json the resume would write"
+    )
+    resume_parser.add_argument(
+        "--apply", action="store_true", help="when nothing differs: drop the points to measure again"
+    )
     return parser
 
 
@@ -177,4 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return compare(args.run_a, args.run_b, args.alpha, args.csv)
     if args.command == "report-compare":
         return report_compare(args.run_a, args.run_b, args.output)
+    if args.command == "resume":
+        return resume(args.run_dir, args.now, args.apply)
+    if args.command == "outcome":
+        return outcome(args.run_dir, args.verify_only)
     return 2  # pragma: no cover - argparse rejects unknown commands

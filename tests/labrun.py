@@ -21,6 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 LOCALHOST_LOCK = Path("/tmp/lab-localhost.lock")
+MULTIHOST_LOCK = Path("/run/lab-netns.lock")
 LOG_DIR = REPO / ".pytest_cache" / "playbook-logs"
 HOST_ID = "localhost"
 
@@ -104,15 +105,34 @@ def _lock_holders(path: Path) -> set[int]:
 
 
 @contextlib.contextmanager
-def localhost_lock() -> Iterator[None]:
-    """Hold /tmp/lab-localhost.lock for the block, unless an ancestor process already holds it."""
-    LOCALHOST_LOCK.touch(exist_ok=True)
-    if _lock_holders(LOCALHOST_LOCK) & _ancestors():
+def _hold(path: Path) -> Iterator[None]:
+    """Hold an flock on path for the block, unless an ancestor process already holds it."""
+    path.touch(exist_ok=True)
+    if _lock_holders(path) & _ancestors():
         yield
         return
-    with open(LOCALHOST_LOCK, "a") as handle:
+    with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def localhost_lock() -> Iterator[None]:
+    """Hold /tmp/lab-localhost.lock for the block, unless an ancestor process already holds it."""
+    with _hold(LOCALHOST_LOCK):
+        yield
+
+
+@contextlib.contextmanager
+def multihost_lock() -> Iterator[None]:
+    """Hold the multi-host test lab's lock (tests/multihost/conftest.py) for the block.
+
+    Its hosts are network namespaces of this machine: they share its file system and PIDs, so provisioning
+    them stops and disables this machine's distribution nginx, as provisioning localhost does. A test about
+    the machine's own services holds this lock so that no multi-host run changes them meanwhile.
+    """
+    with _hold(MULTIHOST_LOCK):
+        yield

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import NOT_APPLICABLE
+
 from .test_settings_validation import Bad, Run, run_validate
 
 
@@ -178,7 +180,7 @@ def _free_port() -> int:
 def ipv6_listener() -> Iterator[socket.socket]:
     """A socket of this process listening on [::1]:<port>, an IPv6 socket only (not dual-stack)."""
     if not socket.has_ipv6:
-        pytest.skip("no IPv6 on this machine")
+        pytest.skip(f"{NOT_APPLICABLE}no IPv6 on this machine")
     sock = socket.socket(socket.AF_INET6)
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     sock.bind(("::1", _free_port()))

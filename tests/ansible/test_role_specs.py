@@ -67,3 +67,21 @@ def test_lab_settings_defaults_mirror_group_vars() -> None:
     assert load_yaml(ROLES / "lab_settings" / "defaults" / "main.yml") == load_yaml(
         REPO / "group_vars" / "all" / "benchmark.yml"
     )
+
+
+TEARDOWN_ROLES = sorted(path.parents[1].name for path in ROLES.glob("*/tasks/teardown.yml"))
+
+
+def test_every_tier_role_has_a_teardown() -> None:
+    assert TEARDOWN_ROLES == ["app_server", "lab_base", "postgres", "supervisor", "upstream", "wrk_client"]
+
+
+@pytest.mark.parametrize("role", TEARDOWN_ROLES)
+def test_the_teardown_entry_point_documents_defaults_as_main_does(role: str) -> None:
+    specs = load_yaml(ROLES / role / "meta" / "argument_specs.yml")["argument_specs"]
+    assert "teardown" in specs, f"roles/{role}: tasks/teardown.yml has no entry point in its argument specs"
+    options = specs["teardown"].get("options") or {}
+    assert set(options) <= default_keys(role), sorted(set(options) - default_keys(role))
+    for name, option in options.items():
+        main = specs["main"]["options"][name]
+        assert (option["type"], option.get("default")) == (main["type"], main.get("default")), name

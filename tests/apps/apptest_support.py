@@ -32,7 +32,21 @@ REPO = Path(__file__).resolve().parents[2]
 APPS_DIR = REPO / "apps"
 COMMON_DIR = APPS_DIR / "_common"
 SCHEMA_SQL = REPO / "roles" / "postgres" / "files" / "hello_world.sql"
-PG_BIN = Path(os.environ.get("LAB_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """The newest Postgres the distribution installed (Debian/Ubuntu: /usr/lib/postgresql/<major>/bin), or
+    LAB_TEST_PG_BIN: the major version is discovered, never assumed."""
+    if os.environ.get("LAB_TEST_PG_BIN"):
+        return Path(os.environ["LAB_TEST_PG_BIN"])
+    found = sorted(
+        (path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")),
+        key=lambda bin_dir: int(bin_dir.parent.name) if bin_dir.parent.name.isdigit() else 0,
+    )
+    return found[-1] if found else Path("/usr/lib/postgresql/(none installed)/bin")
+
+
+PG_BIN = _pg_bin()
 VENVS_DIR = Path(os.environ.get("LAB_TEST_APP_VENVS", "/tmp/appvenvs"))
 DB_NAME = "hello_world"
 DB_USER = "benchmarkdbuser"

@@ -13,6 +13,7 @@ import pytest
 
 from analysis.verify.rules import TEST_TYPES
 from analysis.verify.sequence import verify_framework
+from tests.conftest import NOT_APPLICABLE
 
 from .apptest_support import AppServer, PostgresCluster
 
@@ -24,7 +25,7 @@ ALLOWED_WARNINGS: dict[tuple[str, str], str] = {}
 
 def test_the_app_passes_verification(server: AppServer, pg: PostgresCluster, tmp_path: Path) -> None:
     if server.port == 0:
-        pytest.skip("the verifier speaks TCP; this server listens on a unix socket")
+        pytest.skip(f"{NOT_APPLICABLE}the verifier speaks TCP; this server listens on a unix socket")
     report = verify_framework(
         f"{server.framework}-{server.mode}",
         f"http://{server.host}:{server.port}",

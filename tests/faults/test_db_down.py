@@ -5,6 +5,8 @@
    types.
 2. The database is started again, and flask goes on. During flask's db sweep it is killed again: the db type
    fails with a "database unreachable" event, and once the database is back the next type, queries, runs.
+3. The run is resumed with the database up: the types it failed are measured again and graded from the new
+   segment, the run succeeds, and the superseded events are kept aside.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ..labrun import PlaybookRun
+from ..labrun import PlaybookRun, run_playbook
 from .conftest import (
     SHORT,
     ensure_postgres_up,
@@ -38,6 +40,7 @@ TYPES = ["json", "db", "queries"]
 class Outage:
     run_dir: Path
     run: PlaybookRun
+    settings: dict[str, object]
 
 
 def _unreachable(run_dir: Path, framework: str) -> list[dict[str, Any]]:
@@ -76,8 +79,9 @@ def outage(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Outage:
             run = live.wait(600)
     finally:
         ensure_postgres_up()  # whatever happened, leave the database running for the next test
-    assert run.returncode == 0, run.output[-6000:]
-    return Outage(run_dir, run)
+    # Everything that could run ran; the closing summary names the failed types and the run fails.
+    assert run.returncode != 0 and "failure(s) in run" in run.output, run.output[-6000:]
+    return Outage(run_dir, run, settings)
 
 
 def test_a_framework_without_its_database_says_the_database_was_unreachable(outage: Outage) -> None:
@@ -116,3 +120,31 @@ def test_results_and_tables_show_the_failed_types(outage: Outage) -> None:
     assert {"aiohttp"} <= set(results["failed"]["query"]) & set(results["failed"]["db"])
     assert "== Events" in outage.run.output
     assert "flask [db] database_unreachable: database unreachable at" in outage.run.output
+    for failed in ("aiohttp/db", "aiohttp/queries", "flask/db"):
+        assert f"FAILED  {failed}: database unreachable at {DB_ADDRESS}" in outage.run.output, failed
+    assert "FAILED  flask/json" not in outage.run.output
+
+
+@pytest.fixture(scope="module")
+def resumed(outage: Outage) -> PlaybookRun:
+    # Last in this module: it changes the run the tests above read.
+    return run_playbook("benchmark.yml", extra=outage.settings, timeout=900)
+
+
+def test_a_resume_measures_the_failed_types_again_and_succeeds(outage: Outage, resumed: PlaybookRun) -> None:
+    assert resumed.returncode == 0, resumed.output[-6000:]
+    assert "every framework and type verified and measured" in resumed.output
+    for framework in ("aiohttp", "flask"):
+        outcome = read_json(outage.run_dir / "frameworks" / f"{framework}.json")
+        assert outcome["status"] == "ok" and set(outcome["verify"].values()) == {"pass"}, outcome
+    assert _unreachable(outage.run_dir, "aiohttp") == _unreachable(outage.run_dir, "flask") == []
+    superseded = (outage.run_dir / "events-superseded.jsonl").read_text().splitlines()
+    assert len(superseded) == 2 and all("database_unreachable" in line for line in superseded)
+    tidy = pd.read_csv(outage.run_dir / "tidy.csv")
+    for framework in ("aiohttp", "flask"):
+        rows = tidy[tidy.framework == framework]
+        assert set(rows.test_type) == set(TYPES) and (rows.totalRequests > 0).all(), rows.T
+    results = read_json(outage.run_dir / "results.json")
+    assert sorted(results["succeeded"]["db"]) == ["aiohttp", "flask"] and results["failed"]["db"] == []
+    assert (outage.run_dir / "environment-resume-1.json").is_file()  # the first segment's record is kept
+    assert (outage.run_dir / "environment.json").is_file()

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ..labrun import HOST_ID, PlaybookRun
+from ..labrun import HOST_ID, PlaybookRun, run_playbook
 from .conftest import (
     CLIENT_RESULTS,
     SHORT,
@@ -43,6 +43,7 @@ ALL_POINTS = {
 
 @dataclass
 class Scenario:
+    settings: dict[str, object]
     run_dir: Path
     kills_ms: dict[str, int]
     before_resume: dict[str, dict[str, Any]]
@@ -92,7 +93,7 @@ def scenario(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     with live_playbook("benchmark.yml", settings) as resumed_live:
         resumed = resumed_live.wait(900)
     assert resumed.returncode == 0, resumed.output[-6000:]
-    return Scenario(results / run_id, kills, before, run_json, first, resumed)
+    return Scenario(settings, results / run_id, kills, before, run_json, first, resumed)
 
 
 def test_the_first_run_was_really_killed(scenario: Scenario) -> None:
@@ -154,3 +155,27 @@ def test_no_orphan_wrk_is_left(scenario: Scenario) -> None:
         framework, test_type, stem = point.split("/")
         running = point_processes(framework, test_type, stem)
         assert running is None or not alive(running[1]), point
+
+
+def test_a_resume_with_other_settings_is_refused_before_any_change(scenario: Scenario) -> None:
+    # The case: a run resumed with other durations would rewrite run.json and mix 3 s and 5 s points.
+    run_json = (scenario.run_dir / "run.json").read_bytes()
+    refused = run_playbook(
+        "benchmark.yml", extra={**scenario.settings, "lab_duration_s": 5, "lab_repeats": 2}, timeout=300
+    )
+    assert refused.returncode != 0
+    assert "Differences (name: recorded -> now): duration_s: 3 -> 5; repeats: 1 -> 2." in refused.output, (
+        refused.output[-3000:]
+    )
+    assert (scenario.run_dir / "run.json").read_bytes() == run_json
+    assert "TASK [Start this host's sampler]" not in refused.output  # no host was changed
+
+
+def test_the_resume_took_over_the_locks_of_the_killed_run(scenario: Scenario) -> None:
+    # The killed controller could not release them; its pid is gone, so the resume takes them, and says so.
+    run_id = scenario.run_dir.name
+    for where in ("localhost", "the results directory"):
+        assert (
+            f"took over the lock of {where} from benchmark.yml run {run_id} (pid " in scenario.resumed.output
+        ), where
+    assert not Path(f"/run/lab/{HOST_ID}/lab.lock").exists()  # released at the end of the resume

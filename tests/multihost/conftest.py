@@ -28,13 +28,14 @@ import jinja2
 import pytest
 import yaml
 
+from ..labrun import MULTIHOST_LOCK
 from . import netns_lab
 from .netns_lab import CONTROLLER_ADDRESS, HOSTS, LAB_HOSTS, LAB_HOSTS_V6
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 LOG_DIR = REPO / ".pytest_cache" / "multihost-logs"
-LOCK_FILE = Path("/run/lab-netns.lock")
+LOCK_FILE = MULTIHOST_LOCK
 PROXY_PORT = 3128
 PROXY_URL = f"http://{CONTROLLER_ADDRESS}:{PROXY_PORT}"
 PYPI_HOSTS = ("pypi.org:443", "files.pythonhosted.org:443")
@@ -291,6 +292,12 @@ def _start_proxy(state_dir: Path) -> subprocess.Popen[bytes]:
         proxy.kill()
         raise
     return proxy
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """test_teardown.py takes the lab away from every host: it runs last, whatever else was collected."""
+    last = Path(__file__).with_name("test_teardown.py")
+    items.sort(key=lambda item: item.path == last)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ import yaml
 from analysis.raw_files import load_raw_points
 from analysis.tables import build_summary
 from analysis.tidy import build_tidy
+from tests.conftest import NOT_APPLICABLE
 
 from ..apps.apptest_support import PG_BIN, REPO, PostgresCluster, app_server, load_manifest, postgres_cluster
 from ..apps.scenario_support import upstream_service
@@ -172,7 +173,9 @@ def test_blocking_workers_serve_one_waiting_request_each(
 ) -> None:
     """The sync worker, and gevent without patching: the app's wait blocks the whole process."""
     if not _has(str(config.worker_class)):
-        pytest.skip(f"apps/flask/lab.yml lists no {config.worker_class} worker under gunicorn")
+        pytest.skip(
+            f"{NOT_APPLICABLE}apps/flask/lab.yml lists no {config.worker_class} worker under gunicorn"
+        )
     ceiling = WORKERS * 1000 / SLEEP_MS
     assert rps(summary, test_type, config) <= ceiling * 1.1, f"more than {WORKERS} requests waited at once"
 
@@ -187,7 +190,7 @@ def test_async_overlaps_the_waits(summary: pd.DataFrame, test_type: str) -> None
 @pytest.mark.parametrize("test_type", ["sleep", "upstream"])
 def test_gevent_patched_overlaps_the_waits(summary: pd.DataFrame, test_type: str) -> None:
     if not _has("gevent"):
-        pytest.skip("apps/flask/lab.yml lists no gevent worker under gunicorn")
+        pytest.skip(f"{NOT_APPLICABLE}apps/flask/lab.yml lists no gevent worker under gunicorn")
     assert rps(summary, test_type, GEVENT) >= FACTOR[test_type] * rps(summary, test_type, SYNC), (
         summary.to_string()
     )

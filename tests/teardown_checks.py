@@ -1,0 +1,83 @@
+"""What a lab host leaves on its machine, looked for from that machine: for the teardown tests (tests/e2e on
+localhost, tests/multihost on the network-namespace hosts, which share this machine's file system and PIDs).
+
+Every path a role creates carries the host's id (docs/design.md, "Processes"), so what is left of one host is
+found by name, whatever other lab hosts the machine holds.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+LAB_DIRS = ("/opt/lab", "/etc/lab", "/var/lib/lab", "/run/lab", "/var/log/lab")
+STATE_DIR = "/var/lib/lab-state"
+
+
+def cluster_name(host_id: str) -> str:
+    """roles/postgres' postgres_cluster_name for a host id."""
+    return "lab_" + re.sub(r"[^A-Za-z0-9_]", "_", host_id)
+
+
+def leftover_paths(host_id: str) -> list[str]:
+    cluster = cluster_name(host_id)
+    patterns = [
+        *(f"{base}/{host_id}" for base in (*LAB_DIRS, STATE_DIR)),
+        f"/etc/sysctl.d/60-lab-{host_id}.conf",
+        f"/etc/security/limits.d/60-lab-{host_id}.conf",
+        f"/etc/tmpfiles.d/lab-app-{host_id}.conf",
+        f"/etc/tmpfiles.d/lab-postgres-{cluster}.conf",
+        f"/etc/systemd/system/lab-supervisor-{host_id}.service",
+        f"/etc/postgresql/*/{cluster}",
+        f"/var/lib/postgresql/*/{cluster}",
+        f"/var/log/postgresql/postgresql-*-{cluster}.log",
+    ]
+    return sorted(path for pattern in patterns for path in glob.glob(pattern))
+
+
+def leftover_processes(host_id: str) -> list[str]:
+    """Processes whose command line names one of the host's paths or its Postgres cluster ("15/lab_web1")."""
+    names = [f"{base}/{host_id}/" for base in LAB_DIRS]
+    cluster = re.compile(rf"/{re.escape(cluster_name(host_id))}(\W|$)")
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        if cmdline and (any(name in cmdline for name in names) or cluster.search(cmdline)):
+            found.append(f"{entry.name} {cmdline[:200]}")
+    return found
+
+
+def leftover_clusters(host_id: str) -> list[str]:
+    if shutil.which("pg_lsclusters") is None:
+        return []
+    out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False).stdout
+    return [line for line in out.splitlines() if line.split()[1:2] == [cluster_name(host_id)]]
+
+
+def leftovers(host_id: str) -> list[str]:
+    """Everything of the lab's host still on this machine: paths, processes, its Postgres cluster."""
+    return [
+        *(f"path {p}" for p in leftover_paths(host_id)),
+        *(f"process {p}" for p in leftover_processes(host_id)),
+        *(f"cluster {c}" for c in leftover_clusters(host_id)),
+    ]
+
+
+def sysctls(names: list[str], proc_sys: Path = Path("/proc/sys")) -> dict[str, str | None]:
+    """Each setting as sysctl prints it (whitespace runs as one space), None where not shown."""
+    values: dict[str, str | None] = {}
+    for name in names:
+        try:
+            values[name] = " ".join((proc_sys / name.replace(".", "/")).read_text().split())
+        except OSError:
+            values[name] = None
+    return values
