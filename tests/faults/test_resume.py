@@ -164,7 +164,7 @@ def test_a_resume_with_other_settings_is_refused_before_any_change(scenario: Sce
         "benchmark.yml", extra={**scenario.settings, "lab_duration_s": 5, "lab_repeats": 2}, timeout=300
     )
     assert refused.returncode != 0
-    assert "Differences (name: recorded -> now): duration_s: 3 -> 5; repeats: 1 -> 2." in refused.output, (
+    assert "Differences (name: recorded -> now): duration_s: 3 -> 5; repeats: 1 -> 2." in refused.text, (
         refused.output[-3000:]
     )
     assert (scenario.run_dir / "run.json").read_bytes() == run_json
@@ -176,6 +176,6 @@ def test_the_resume_took_over_the_locks_of_the_killed_run(scenario: Scenario) ->
     run_id = scenario.run_dir.name
     for where in ("localhost", "the results directory"):
         assert (
-            f"took over the lock of {where} from benchmark.yml run {run_id} (pid " in scenario.resumed.output
+            f"took over the lock of {where} from benchmark.yml run {run_id} (pid " in scenario.resumed.text
         ), where
     assert not Path(f"/run/lab/{HOST_ID}/lab.lock").exists()  # released at the end of the resume
