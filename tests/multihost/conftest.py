@@ -147,6 +147,8 @@ class MultiHostLab:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                # Its own process group: killing the controller kills its forked workers too.
+                start_new_session=True,
             )
         return proc, log
 

@@ -1,8 +1,8 @@
 """A run whose controller dies halfway is resumed over SSH with -e lab_run_id: the same run, every point once.
 
-The controller (ansible-playbook) is killed by PID while the client host measures a level of the second
-test type; the client's runner goes on without it. The resume keeps every point the client finished, measures
-the rest, and the run's results hold every point of both types.
+The controller (ansible-playbook and its workers, one process group) is killed by PID while the client host
+measures a level of the second test type; the client's runner goes on without it. The resume keeps every
+point the client finished, measures the rest, and the run's results hold every point of both types.
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ def test_a_run_whose_controller_was_killed_is_resumed(
             assert proc.poll() is None, log.read_text()[-5000:]
             assert time.monotonic() < deadline, log.read_text()[-5000:]
             time.sleep(0.1)
-        os.kill(proc.pid, signal.SIGKILL)
+        # The controller dies as a laptop does: ansible-playbook and its forked workers at once.
+        os.killpg(proc.pid, signal.SIGKILL)
         killed_ms = time.time_ns() // 1_000_000
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     run_dir = tmp_path / run_id
