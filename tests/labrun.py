@@ -31,6 +31,11 @@ class PlaybookRun:
     returncode: int
     output: str
 
+    @property
+    def text(self) -> str:
+        """The output with every run of whitespace one space: Ansible's YAML output folds long messages."""
+        return " ".join(self.output.split())
+
     def recap(self) -> dict[str, dict[str, int]]:
         """PLAY RECAP counters per host, e.g. {"localhost": {"ok": 30, "changed": 0, ...}}."""
         hosts: dict[str, dict[str, int]] = {}

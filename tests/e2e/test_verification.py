@@ -87,8 +87,8 @@ def test_a_framework_that_does_not_start_fails_and_the_run_goes_on(
 ) -> None:
     run, run_dir = broken_run
     # aiohttp was measured all the same; the closing summary names flask, and the run's status says it failed.
-    assert run.returncode != 0 and "FAILED  flask: failed: " in run.output, run.output[-6000:]
-    assert "1 failure(s) in run" in run.output
+    assert run.returncode != 0 and "FAILED flask: failed: " in run.text, run.output[-6000:]
+    assert "1 failure(s) in run" in run.text
     flask = json.loads((run_dir / "frameworks" / "flask.json").read_text())
     assert flask["status"] == "failed" and flask["verify"] == {"json": "fail"}
     # The reason is lab-appctl's: the end of the app's log, where the import error is.

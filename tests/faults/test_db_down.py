@@ -80,7 +80,7 @@ def outage(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Outage:
     finally:
         ensure_postgres_up()  # whatever happened, leave the database running for the next test
     # Everything that could run ran; the closing summary names the failed types and the run fails.
-    assert run.returncode != 0 and "failure(s) in run" in run.output, run.output[-6000:]
+    assert run.returncode != 0 and "failure(s) in run" in run.text, run.output[-6000:]
     return Outage(run_dir, run, settings)
 
 
@@ -121,8 +121,8 @@ def test_results_and_tables_show_the_failed_types(outage: Outage) -> None:
     assert "== Events" in outage.run.output
     assert "flask [db] database_unreachable: database unreachable at" in outage.run.output
     for failed in ("aiohttp/db", "aiohttp/queries", "flask/db"):
-        assert f"FAILED  {failed}: database unreachable at {DB_ADDRESS}" in outage.run.output, failed
-    assert "FAILED  flask/json" not in outage.run.output
+        assert f"FAILED {failed}: database unreachable at {DB_ADDRESS}" in outage.run.text, failed
+    assert "FAILED flask/json" not in outage.run.text
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def resumed(outage: Outage) -> PlaybookRun:
 
 def test_a_resume_measures_the_failed_types_again_and_succeeds(outage: Outage, resumed: PlaybookRun) -> None:
     assert resumed.returncode == 0, resumed.output[-6000:]
-    assert "every framework and type verified and measured" in resumed.output
+    assert "every framework and type verified and measured" in resumed.text
     for framework in ("aiohttp", "flask"):
         outcome = read_json(outage.run_dir / "frameworks" / f"{framework}.json")
         assert outcome["status"] == "ok" and set(outcome["verify"].values()) == {"pass"}, outcome

@@ -46,11 +46,11 @@ def test_a_second_run_is_refused_while_one_holds_the_hosts(
         assert live.process.poll() is None, "the first run ended before the others were refused"
         first = live.wait(600)
     holder = f"benchmark.yml run {run_id} from controller {socket.gethostname()}, pid {live.pid}, since "
-    assert provision.returncode != 0 and f"localhost is in use by {holder}" in provision.output, (
+    assert provision.returncode != 0 and f"localhost is in use by {holder}" in provision.text, (
         provision.output[-3000:]
     )
     assert "TASK [lab_base" not in provision.output  # refused before any host changed
-    assert second.returncode != 0 and "the results directory is in use by " + holder in second.output, (
+    assert second.returncode != 0 and "the results directory is in use by " + holder in second.text, (
         second.output[-3000:]
     )
     assert "TASK [Start this host's sampler]" not in second.output

@@ -50,6 +50,8 @@ class Scenario:
     run_json_before_resume: dict[str, Any]
     first: PlaybookRun
     resumed: PlaybookRun
+    # Whether the host's lock file was there right after the resume (later tests of this module run more).
+    lock_left: bool
 
 
 def _now_ms() -> int:
@@ -93,7 +95,8 @@ def scenario(lab: None, tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     with live_playbook("benchmark.yml", settings) as resumed_live:
         resumed = resumed_live.wait(900)
     assert resumed.returncode == 0, resumed.output[-6000:]
-    return Scenario(settings, results / run_id, kills, before, run_json, first, resumed)
+    lock_left = Path(f"/run/lab/{HOST_ID}/lab.lock").exists()
+    return Scenario(settings, results / run_id, kills, before, run_json, first, resumed, lock_left)
 
 
 def test_the_first_run_was_really_killed(scenario: Scenario) -> None:
@@ -164,7 +167,7 @@ def test_a_resume_with_other_settings_is_refused_before_any_change(scenario: Sce
         "benchmark.yml", extra={**scenario.settings, "lab_duration_s": 5, "lab_repeats": 2}, timeout=300
     )
     assert refused.returncode != 0
-    assert "Differences (name: recorded -> now): duration_s: 3 -> 5; repeats: 1 -> 2." in refused.output, (
+    assert "Differences (name: recorded -> now): duration_s: 3 -> 5; repeats: 1 -> 2." in refused.text, (
         refused.output[-3000:]
     )
     assert (scenario.run_dir / "run.json").read_bytes() == run_json
@@ -176,6 +179,6 @@ def test_the_resume_took_over_the_locks_of_the_killed_run(scenario: Scenario) ->
     run_id = scenario.run_dir.name
     for where in ("localhost", "the results directory"):
         assert (
-            f"took over the lock of {where} from benchmark.yml run {run_id} (pid " in scenario.resumed.output
+            f"took over the lock of {where} from benchmark.yml run {run_id} (pid " in scenario.resumed.text
         ), where
-    assert not Path(f"/run/lab/{HOST_ID}/lab.lock").exists()  # released at the end of the resume
+    assert not scenario.lock_left  # released at the end of the resume
