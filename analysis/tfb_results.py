@@ -27,10 +27,14 @@ import jsonschema
 import pandas as pd
 
 from analysis.events import failed_types
+from labcore import test_types
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "tfb-results.schema.json"
 TFB_TYPES = ("json", "db", "query", "fortune", "update", "plaintext", "cached_query")
-LAB_TO_TFB_TYPE = {"queries": "query", "fortunes": "fortune", "updates": "update"}
+# The lab's name -> TFB's, from the registry (only where they differ: queries -> query, ...).
+LAB_TO_TFB_TYPE = {
+    t.name: t.tfb_name for t in test_types.TEST_TYPES.values() if t.tfb_name and t.tfb_name != t.name
+}
 TEST_METADATA_FIELDS = (
     "name",
     "display_name",
@@ -70,12 +74,9 @@ def is_tfb_type(test_type: str) -> bool:
 
 
 def levels_key(test_type: str) -> str:
-    """Which run.json list holds the levels of a lab test type."""
-    if tfb_type(test_type) in ("query", "update"):
-        return "query_levels"
-    if test_type == "plaintext":
-        return "pipeline_concurrency_levels"
-    return "concurrency_levels"
+    """Which run.json list holds the levels of a lab test type (by the lab's or TFB's name)."""
+    known = test_types.TEST_TYPES.get(test_type) or test_types.by_tfb_name().get(test_type)
+    return known.levels_setting if known else "concurrency_levels"
 
 
 def _median_repeat(level_rows: pd.DataFrame) -> int:

@@ -1,0 +1,1 @@
+../../../playbooks/filter_plugins/lab_test_types.py
