@@ -12,7 +12,8 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from .apptest_support import AppServer, PostgresCluster, Response, get, load_manifest
+from labkit.apps import AppServer, Response, get, load_manifest
+from labkit.postgres import PostgresCluster
 
 pytestmark = pytest.mark.needs_postgres
 

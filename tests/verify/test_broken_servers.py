@@ -20,8 +20,9 @@ import pytest
 from analysis.verify.checks import Check, type_grade
 from analysis.verify.rules import TEST_TYPES
 from analysis.verify.sequence import verify_framework
+from labkit.paths import REPO
+from labkit.postgres import PostgresCluster
 
-from ..apps.apptest_support import REPO, PostgresCluster
 from .conftest import broken_server
 
 pytestmark = pytest.mark.needs_postgres
