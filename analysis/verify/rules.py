@@ -1,4 +1,5 @@
-"""benchmark-rules.md sections 2 and 3 as data: what each test type is asked and what it must answer."""
+"""docs/test-types.md §2 "Test types" and §3 "Verification" as data: what each test type is asked and what
+it must answer."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ PATHS = {
 }
 QUERY_TYPES = ("queries", "updates")
 
-# The Accept headers wrk sends (section 4), so the verifier asks exactly what the load will ask.
+# The Accept headers wrk sends (docs/test-types.md §4.3 "The wrk command"), so the verifier asks exactly
+# what the load will ask.
 ACCEPT_PLAINTEXT = "text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
 ACCEPT_OTHER = "application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
 
