@@ -127,7 +127,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy analysis labcore wrk_scripts playbooks/filter_plugins playbooks/lookup_plugins playbooks/files playbooks/library roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files \
-		apps/_common/scenarios.py tests benchmarks
+		apps/_common/scenarios.py tests benchmarks labkit
 	$(VENV)/bin/ansible-lint --offline
 
 unit: $(VENV)/.dev test-deps

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labkit.postgres import PG_BIN, as_postgres
 from roles.postgres.filter_plugins.postgres_settings import NUMBERS, postgres_settings_problems
 
-from ..apps.apptest_support import PG_BIN, as_postgres
 from ..labrun import ANSIBLE_PLAYBOOK, playbook_env
 from .test_settings_coverage import covered
 from .test_settings_validation import REPO, Bad, Run, run_validate

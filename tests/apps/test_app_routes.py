@@ -1,4 +1,5 @@
-"""Every app in apps/ on a real Postgres under its default gunicorn worker class (benchmark-rules.md 2)."""
+"""Every app in apps/ on a real Postgres under its default gunicorn worker class (docs/test-types.md §2 "Test
+types")."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import pytest
 
 from analysis.verify.rules import EXTRA_FORTUNE
 from analysis.verify.rules import FORTUNES as RULE_FORTUNES
-
-from .apptest_support import AppServer, PostgresCluster, Response, get, load_manifest
+from labkit.apps import AppServer, Response, get, load_manifest
+from labkit.postgres import PostgresCluster
 
 pytestmark = pytest.mark.needs_postgres
 
@@ -181,7 +182,8 @@ def _stat_sums(pg: PostgresCluster, pattern: str) -> tuple[int, int]:
 def test_database_hits(
     server: AppServer, pg: PostgresCluster, path: str, requests: int, pattern: str, calls: int, rows: int
 ) -> None:
-    """The pg_stat_statements check of the verifier (benchmark-rules.md 3), scaled down."""
+    """The pg_stat_statements check of the verifier, scaled down (docs/test-types.md §3.5 "Database-hit
+    check")."""
     if "update" in pattern and load_manifest(server.framework).get("updates_write") == "per_row":
         calls = rows
     pg.psql("SELECT pg_stat_statements_reset()")
