@@ -52,7 +52,7 @@ class LoadWarnings:
     raw: tuple[str, ...] = ()  # raw/ (skipped or partial points)
     resources: tuple[str, ...] = ()  # resources/raw/ (sampler output)
     environment: tuple[str, ...] = ()  # environment.json
-    segments: tuple[str, ...] = ()  # environment-resume-<n>.json, events-superseded.jsonl, verify/, tidy.csv
+    other: tuple[str, ...] = ()  # environment-resume-<n>.json, events-superseded.jsonl, verify/, tidy.csv
 
     @property
     def loading(self) -> tuple[str, ...]:
@@ -227,6 +227,6 @@ def load_run(run_dir: Path) -> Run:
             raw=tuple(raw.warnings),
             resources=tuple(resources.warnings),
             environment=tuple(environment_warnings),
-            segments=(*segment_warnings, *superseded_warnings, *verify_warnings, *tidy_warnings),
+            other=(*segment_warnings, *superseded_warnings, *verify_warnings, *tidy_warnings),
         ),
     )

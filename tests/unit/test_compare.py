@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.compare import COMPARE_COLUMNS, CompareError, compare_runs, run_points
+from analysis.compare import COMPARE_COLUMNS, CompareError, compare_runs, compare_with_baseline, run_points
 from analysis.run import load_run
 
 from .conftest import REPO
@@ -123,3 +123,12 @@ def test_make_compare_target() -> None:
         check=False,
     )
     assert usage.returncode != 0 and "usage: make compare A=" in usage.stderr
+
+
+def test_several_runs_against_one_baseline(frame: pd.DataFrame) -> None:
+    a, b = load_run(RUN_A), load_run(RUN_B)
+    (ab, text_ab), (aa, _text_aa) = compare_with_baseline([a, b, a])
+    assert ab.equals(frame) and text_ab == compare_runs(a, b)[1]
+    assert set(aa["ratio"]) == {1.0}
+    with pytest.raises(CompareError, match="two or more runs"):
+        compare_with_baseline([a])

@@ -74,7 +74,7 @@ def test_a_resumed_run_keeps_every_segment(resumed_run: Path) -> None:
     ]
     assert run.environment == run.environment_segments[0].hosts == whole.environment
     assert {r["collected_ms"] for r in run.environment_segments[2].hosts.values()} == {2}
-    assert [w for w in run.warnings.segments if "environment-resume-3.json" in w] == [
+    assert [w for w in run.warnings.other if "environment-resume-3.json" in w] == [
         f"{resumed_run / 'environment-resume-3.json'}: unreadable (Expecting property name enclosed in "
         "double quotes: line 1 column 2 (char 1))"
     ]
