@@ -17,6 +17,10 @@ prints what it must measure again.
 outcome RUN_DIR [--verify-only] prints the run's closing summary: every framework or test type that failed,
 and what only flags the numbers (analysis.outcome). Exit status 3 when anything failed.
 
+Every command loads each run directory once (analysis.run.load_run) and hands the Run to pure functions
+(analysis.summarize, analysis.report, analysis.compare, analysis.outcome); this module and analysis.outputs
+are the only layer that prints or writes.
+
 Exit status: 0 on success, 1 when RUN_DIR has no usable level data (or does not exist), 2 on usage errors.
 """
 
