@@ -1,4 +1,5 @@
-"""results.json in the TechEmpower (TFB) format (benchmark-rules.md section 5), built from the tidy frame.
+"""results.json in the TechEmpower (TFB) format, built from the tidy frame (docs/test-types.md §5 "Results
+format" is the lab's statement of it).
 
 Test type names follow TFB, since its visualizer looks them up by name: the lab's ``queries``, ``fortunes``
 and ``updates`` are ``query``, ``fortune`` and ``update`` in rawData, succeeded, failed and verify.

@@ -3,9 +3,9 @@
 stdlib only: roles/wrk_client ships labcore/ to every client host beside lab_wrk_run.py.
 
 The controller computes a *plan* (``plan()``, through the benchmark role's ``benchmark_sweep_plan`` filter):
-every point of the type in order (benchmark-rules.md section 4: primer, warm-up, then each level and repeat),
-the exact lab_wrk_run.py command of each, its planned start when several clients must start together, and its
-progress line with the ETA of the whole run. The client runs it with
+every point of the type in order (docs/test-types.md §4.2 "The runs of one test type": primer, warm-up, then
+each level and repeat), the exact lab_wrk_run.py command of each, its planned start when several clients
+must start together, and its progress line with the ETA of the whole run. The client runs it with
 
     python3 -m labcore.sweep run < plan.json       # every point, the pauses, the start schedule, resume
     python3 -m labcore.sweep wait PROGRESS N       # blocks until point N has ended (or the sweep has)

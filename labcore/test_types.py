@@ -1,4 +1,4 @@
-"""The test-type registry: the one place a test type is defined.
+"""The test-type registry: the one place a test type is defined (docs/test-types.md §2 "Test types").
 
 Every consumer reads this module: the playbooks (through the `lab_test_type_specs` filter), the verifier
 (analysis/verify/rules.py), the settings validation (the allowed `lab_test_types`), the analysis

@@ -1,4 +1,5 @@
-"""benchmark-rules.md sections 2 and 3 as data: what each test type is asked and what it must answer."""
+"""docs/test-types.md §2 "Test types" and §3 "Verification" as data: what each test type is asked and what
+it must answer."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ QUERY_TYPES = tuple(t for t in TEST_TYPES if test_types.get(t).sweep == "queries
 
 
 def accept_header(test_type: str) -> str:
-    """The Accept header wrk sends for the type, so the verifier asks exactly what the load will ask."""
+    """The Accept header wrk sends for the type (docs/test-types.md §4.3 "The wrk command"), so the verifier
+    asks exactly what the load will ask."""
     return test_types.get(test_type).accept_header
 
 

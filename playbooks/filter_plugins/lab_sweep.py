@@ -1,4 +1,5 @@
-"""The points of one test type (labcore/sweep.py, ``points``) as a filter: `spec | lab_sweep_points(s)`."""
+"""The points of one test type (labcore/sweep.py, ``points``; docs/test-types.md §4.2 "The runs of one test
+type") as a filter: `spec | lab_sweep_points(s)`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Every consumer of the test types agrees with the registry (labcore/test_types.py).
 
 The playbooks' view (playbooks/vars/test_types.yml, rendered by a real ansible-playbook with the repository's
-group_vars), the settings' allowed values (roles/lab_settings: argument spec and error message), the
+group_vars), the settings' allowed values (roles/lab_settings: the schema and its error message), the
 verifier's rules, the analysis (TechEmpower names, level lists, ceiling types), the scenario sweep and the
 Makefile all derive from the registry or are checked against it here, so adding a type is one entry plus its
 routes and nothing can drift.
@@ -94,10 +94,13 @@ def test_playbooks_see_the_registry(playbook_view: dict[str, Any]) -> None:
 
 
 def test_settings_allow_exactly_the_registry() -> None:
-    spec = yaml.safe_load((REPO / "roles" / "lab_settings" / "meta" / "argument_specs.yml").read_text())
-    option = spec["argument_specs"]["main"]["options"]["lab_test_types"]
-    assert option["choices"] == test_types.names()
-    assert set(option["default"]) <= set(test_types.names())
+    schema = yaml.safe_load((REPO / "roles" / "lab_settings" / "files" / "settings.schema.yml").read_text())
+    entry = schema["properties"]["lab_test_types"]
+    assert entry["items"]["enum"] == test_types.names()
+    # The message lists them too.
+    assert entry["x-allowed"] == f"test types ({', '.join(test_types.names())})"
+    default = yaml.safe_load((REPO / "group_vars" / "all" / "benchmark.yml").read_text())["lab_test_types"]
+    assert set(default) <= set(test_types.names())
 
 
 def test_verifier_rules_follow_the_registry() -> None:

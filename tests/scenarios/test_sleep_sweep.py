@@ -31,10 +31,11 @@ from analysis.raw_files import load_raw_points
 from analysis.tables import build_summary
 from analysis.tidy import build_tidy
 from labcore import test_types
+from labkit.apps import app_server, load_manifest
+from labkit.paths import REPO
+from labkit.postgres import PG_BIN, PostgresCluster, postgres_cluster
+from labkit.upstream import upstream_service
 from tests.conftest import NOT_APPLICABLE
-
-from ..apps.apptest_support import PG_BIN, REPO, PostgresCluster, app_server, load_manifest, postgres_cluster
-from ..apps.scenario_support import upstream_service
 
 pytestmark = pytest.mark.needs_postgres
 
