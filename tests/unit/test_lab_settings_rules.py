@@ -7,6 +7,7 @@ with the repository's own group_vars, schema and apps.
 from __future__ import annotations
 
 import copy
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ ONE_HOST = rules.Host(
     "solo", ["db", "app", "client"], {"db": ["solo"], "app": ["solo"], "client": ["solo"]}, APPS, "apps"
 )
 CLIENT = rules.Host("c1", ["client"], {"db": ["d1"], "app": ["a1"], "client": ["c1"]}, APPS, "apps")
-SECRET = "s3cret-s3cret-s3cret"
+# Made up per run: no password literal in the repository, even a test one.
+SECRET = secrets.token_urlsafe(16)
+SHORT_SECRET = secrets.token_hex(3)[:5]
 
 
 def _good() -> dict[str, Any]:
@@ -171,9 +174,9 @@ def test_a_preset_is_checked_like_the_knobs() -> None:
 
 
 def test_the_password_is_never_shown() -> None:
-    message = _one(lab_db_password="short")
+    message = _one(lab_db_password=SHORT_SECRET)
     assert message.startswith("lab_db_password on solo is 5 characters long; allowed: at least 16")
-    assert "short" not in message
+    assert SHORT_SECRET not in message
     assert SECRET not in " ".join(problems(lab_db_password=SECRET, lab_repeats=0))
 
 
@@ -227,7 +230,7 @@ def test_the_postgres_knobs_go_to_the_postgres_roles_filter() -> None:
     message = _one(postgres_max_connections=3, postgres_db_name="template1")
     assert "postgres_max_connections=3 is out of range; allowed: 4..100000" in message
     assert 'postgres_db_name="template1"' in message and "(db host solo)" in message
-    assert "postgres_db_password is 5 characters long" in _one(postgres_db_password="short")
+    assert "postgres_db_password is 5 characters long" in _one(postgres_db_password=SHORT_SECRET)
 
 
 def test_every_knob_of_the_schema_has_a_kind_or_an_owner() -> None:
