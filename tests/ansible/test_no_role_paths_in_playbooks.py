@@ -14,7 +14,7 @@ import pytest
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 # Paths only the roles create, and a role default repeated as a fallback.
-FORBIDDEN = re.compile(r"/opt/lab/|/etc/lab/|default\(8080\)")
+FORBIDDEN = re.compile(r"/opt/lab/|/etc/lab/|/run/lab/|/var/lib/lab/|default\(8080\)|default\(5432\)")
 
 
 def _yaml_files() -> list[Path]:
