@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from ..labrun import PlaybookRun
-from .conftest import CONCURRENCY_LEVELS, REPO, TINY, run_playbook
+from .conftest import CONCURRENCY_LEVELS, E2E_FRAMEWORKS, REPO, TINY, run_playbook
 
 NEW_ENTRY = '        TestType("hello", "/hello", "concurrency", "json", "message"),\n'
 # The line the new entry goes before: the registry's first scenario type.
@@ -35,10 +35,12 @@ def _copy_tree(target: Path) -> None:
         ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
-        source = REPO / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name, follow_symlinks=False)
+        source, copy = REPO / name, target / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():  # playbooks/group_vars is one
+            os.symlink(os.readlink(source), copy)
+        elif source.is_file():
+            shutil.copy2(source, copy)
     os.symlink(os.path.realpath(REPO / ".venv"), target / ".venv")
 
 
@@ -57,14 +59,14 @@ def hello_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     _insert_before(app, ROUTE_ANCHOR, NEW_ROUTE)
     yield tree
     # The lab's aiohttp goes back to the repository's app, as the other e2e tests expect it.
-    restored = run_playbook("site.yml", extra={"lab_frameworks": ["aiohttp"]})
+    restored = run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS})
     assert restored.returncode == 0, restored.output[-4000:]
 
 
 @pytest.fixture(scope="module")
 def hello_run(hello_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[PlaybookRun, Path]:
     results = tmp_path_factory.mktemp("hello-results")
-    provision = run_playbook("site.yml", extra={"lab_frameworks": ["aiohttp"]}, tree=hello_tree)
+    provision = run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS}, tree=hello_tree)
     assert provision.returncode == 0, provision.output[-6000:]
     extra = {
         **TINY,
