@@ -1,5 +1,5 @@
 """What went wrong during a run: ``<run dir>/events.jsonl``, one JSON object a line, appended by the benchmark
-(playbooks/tasks/record_event.yml) as it happens.
+(roles/benchmark/tasks/record_event.yml) as it happens.
 
 Each event has ``framework``, ``event``, ``test_types``, ``message`` and ``time_ms``. Kinds:
 

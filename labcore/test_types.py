@@ -20,6 +20,9 @@ from typing import Literal
 
 Sweep = Literal["concurrency", "pipeline", "queries"]
 AcceptKind = Literal["json", "plaintext"]
+# What the verifier requires of the body (docs/test-types.md §3 "Verification"): the hello object, the hello
+# text, one world row, a list of world rows (its length from the `queries` parameter), the fortunes page.
+BodyKind = Literal["message", "text", "world", "worlds", "fortunes"]
 
 # What a browser-like client sends; wrk and the verifier send the same, so the checks ask what the load asks.
 ACCEPT_HEADERS: Mapping[AcceptKind, str] = {
@@ -58,10 +61,10 @@ class TestType:
     """One test type.
 
     path: the request path; a `queries` sweep appends the level to it, and `{name}` placeholders are filled
-    from lab_scenario_params. media_type/charset_required: the Content-Type the verifier requires (scenario
-    types are checked by apps/_common/scenarios.py instead). db_hits: the database-hit rule, None when the
-    type does not touch the database. tfb_name: the name in TechEmpower's results.json, None for the lab's own
-    types. ceiling: nginx answers it itself as the hardware ceiling.
+    from lab_scenario_params. body, media_type/charset_required: the body and the Content-Type the verifier
+    requires (None for the scenario types: apps/_common/scenarios.py checks those). db_hits: the database-hit
+    rule, None when the type does not touch the database. tfb_name: the name in TechEmpower's results.json,
+    None for the lab's own types. ceiling: nginx answers it itself as the hardware ceiling.
     """
 
     __test__ = False  # not a pytest class, despite the name
@@ -70,12 +73,24 @@ class TestType:
     path: str
     sweep: Sweep
     accept: AcceptKind
+    body: BodyKind | None = None
     media_type: str = "application/json"
     charset_required: bool = False
     db_hits: DbHits | None = None
     tfb_name: str | None = None
     scenario: bool = False
     ceiling: bool = False
+
+    def __post_init__(self) -> None:
+        # An entry the verifier could not grade is refused when the registry is loaded, naming the type.
+        if self.scenario == (self.body is not None):
+            raise ValueError(
+                f"test type {self.name!r}: a scenario type has no body kind, any other type needs one"
+            )
+        if (self.body == "worlds") != (self.sweep == "queries"):
+            raise ValueError(
+                f"test type {self.name!r}: a list of worlds goes with the queries sweep, and only it"
+            )
 
     @property
     def uses_db(self) -> bool:
@@ -110,22 +125,24 @@ class TestType:
 TEST_TYPES: Mapping[str, TestType] = {
     t.name: t
     for t in (
-        TestType("json", "/json", "concurrency", "json", tfb_name="json", ceiling=True),
+        TestType("json", "/json", "concurrency", "json", "message", tfb_name="json", ceiling=True),
         TestType(
             "plaintext",
             "/plaintext",
             "pipeline",
             "plaintext",
+            "text",
             media_type="text/plain",
             tfb_name="plaintext",
             ceiling=True,
         ),
-        TestType("db", "/db", "concurrency", "json", db_hits=DbHits("world", 1, 1), tfb_name="db"),
+        TestType("db", "/db", "concurrency", "json", "world", db_hits=DbHits("world", 1, 1), tfb_name="db"),
         TestType(
             "queries",
             "/queries?queries=",
             "queries",
             "json",
+            "worlds",
             db_hits=DbHits("world", 20, 20),
             tfb_name="query",
         ),
@@ -134,6 +151,7 @@ TEST_TYPES: Mapping[str, TestType] = {
             "/fortunes",
             "concurrency",
             "json",
+            "fortunes",
             media_type="text/html",
             charset_required=True,
             db_hits=DbHits("fortune", 1, 12),
@@ -145,6 +163,7 @@ TEST_TYPES: Mapping[str, TestType] = {
             "/updates?queries=",
             "queries",
             "json",
+            "worlds",
             db_hits=DbHits("world", 20, 20, updates=True),
             tfb_name="update",
         ),

@@ -64,11 +64,16 @@ def new_log(name: str) -> Path:
 
 
 def run_playbook(
-    playbook: str, *args: str, extra: dict[str, object] | None = None, timeout: float = 1800
+    playbook: str,
+    *args: str,
+    extra: dict[str, object] | None = None,
+    timeout: float = 1800,
+    tree: Path = REPO,
 ) -> PlaybookRun:
+    """ansible-playbook on the localhost inventory, from the checkout at tree (a test may change a copy)."""
     proc = subprocess.run(
         playbook_command(playbook, *args, extra=extra),
-        cwd=REPO,
+        cwd=tree,
         env=playbook_env(),
         capture_output=True,
         text=True,

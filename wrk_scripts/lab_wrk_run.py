@@ -17,7 +17,7 @@ Exit status: wrk's exit status; 127 when wrk cannot be started; 3 when wrk exite
 report (the wrk command must load report.lua or pipeline.lua). With --skip-existing, a point whose meta file
 says exit_code 0 (and whose .txt and .json exist) is kept: the script prints that and exits 0 without running.
 
---start-at is the start barrier of several clients (playbooks/filter_plugins/lab_schedule.py): the script
+--start-at is the start barrier of several clients (labcore/sweep.py, "The schedule"): the script
 sleeps until that wall-clock time, then starts wrk. When it is called after that time it starts at once, and
 start_late_ms says by how much it missed the barrier.
 """

@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from labcore import test_types
+
 from .checks import Check, Grade, failed, passed, warned
 from .fortunes import first_difference
 from .response import Response
@@ -238,18 +240,26 @@ def check_fortunes_body(resp: Response) -> list[Check]:
     return [passed("body", resp.url, "the 13 fortunes, sorted and escaped")]
 
 
+_BODY_GRADERS = {
+    "message": check_json_body,
+    "text": check_plaintext_body,
+    "world": check_db_body,
+    "fortunes": check_fortunes_body,
+}
+
+
 def check_body(test_type: str, resp: Response, case: QueryCase | None = None) -> list[Check]:
-    if test_type in ("queries", "updates"):
+    """The body against what the registry says the type answers (labcore/test_types.py, `body`)."""
+    body = test_types.get(test_type).body
+    if body == "worlds":
         if case is None:
             raise ValueError(f"{test_type}: a query case is needed to grade the body")
         return check_world_list_body(resp, case)
-    graders = {
-        "json": check_json_body,
-        "plaintext": check_plaintext_body,
-        "db": check_db_body,
-        "fortunes": check_fortunes_body,
-    }
-    return graders[test_type](resp)
+    if body is None:
+        raise ValueError(
+            f"{test_type}: a scenario type, checked by apps/_common/scenarios.py, not graded here"
+        )
+    return _BODY_GRADERS[body](resp)
 
 
 # --- one response, and the Date of two --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The whole verification of one framework in one process, for a host that can also query the database.
 
-The playbook runs the same steps one by one (playbooks/tasks/verify.yml), because there the database is
+The playbook runs the same steps one by one (roles/benchmark/tasks/verify.yml), because there the database is
 only reachable from the db host; the order matters the same way in both:
 
 1. World snapshot, 2. HTTP checks, 3. World snapshot (the update check compares 1 and 3),

@@ -248,7 +248,7 @@ async def _call_async(ms: int) -> Answer:
     return _upstream_answer("async", ms, response.status_code, response.content)
 
 
-# --- checking a running app (the benchmark's check before load: playbooks/tasks/verify_scenarios.yml) -----
+# --- checking a running app (the check before load: roles/benchmark/tasks/verify_scenarios.yml) -----
 
 
 def fetch(url: str, timeout: float) -> tuple[int, str, bytes]:

@@ -149,7 +149,7 @@ def test_upstream_unreachable_is_a_502(framework: str, pg: PostgresCluster, serv
 
 
 def test_the_benchmark_check_passes(server: AppServer) -> None:
-    """The check benchmark.yml runs before any load (playbooks/tasks/verify_scenarios.yml), as it runs it."""
+    """The check before any load (roles/benchmark/tasks/verify_scenarios.yml), as the benchmark runs it."""
     routes = [
         "sleep=/sleep?ms=5",
         "cpu=/cpu?n=100",

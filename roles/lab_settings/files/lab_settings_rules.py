@@ -37,6 +37,7 @@ for _path in (_REPO, _REPO / "playbooks" / "filter_plugins"):
 
 from lab_address import lab_ip_problem as lab_ip_problem  # noqa: E402
 
+from labcore import test_types  # noqa: E402
 from roles.app_server.filter_plugins.app_server_matrix import app_server_matrix_errors  # noqa: E402
 from roles.postgres.filter_plugins.postgres_settings import (  # noqa: E402
     postgres_settings_problems as postgres_settings_problems,
@@ -87,6 +88,11 @@ class Host:
 @functools.cache
 def schema() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+    # The allowed test types are the registry's, read here rather than copied into the schema file, so a new
+    # type is one entry in labcore/test_types.py.
+    entry = loaded["properties"]["lab_test_types"]
+    entry["items"]["enum"] = test_types.names()
+    entry["x-allowed"] = f"test types ({', '.join(test_types.names())})"
     return loaded
 
 
