@@ -88,6 +88,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per type and start")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--timeout", type=int, default=2, help="wrk --timeout in seconds (a later answer counts as an error)"
+    )
     parser.add_argument("--server", default="", help="app_server_server (default: the app's)")
     parser.add_argument("--worker-class", default="", help="app_server_worker_class (default: the app's)")
     parser.add_argument("--workers", type=int, default=0, help="0: one per CPU, as the role")
@@ -143,7 +146,8 @@ def serve(
 
 def wrk(url: str, args: argparse.Namespace, duration: int) -> tuple[float, int]:
     """Requests/s and errors (socket errors + non-2xx)."""
-    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s", url]
+    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections), "-d", f"{duration}s"]
+    command += ["--timeout", f"{args.timeout}s", url]
     out = subprocess.run(command, check=True, capture_output=True, text=True, timeout=duration + 60)
     result = parse_wrk_text(out.stdout)
     return result.requests_per_sec, result.socket_errors + result.non2xx
@@ -238,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rps, labels, errors = measure(args, variants)
     print(
         f"{args.repeats} interleaved repeats of {args.duration} s (after {args.warmup} s of warm-up), "
-        f"wrk -t{args.threads} -c{args.connections}, served directly, on {os.cpu_count()} CPU(s) shared by "
+        f"wrk -t{args.threads} -c{args.connections} --timeout {args.timeout}s, served directly, "
+        f"on {os.cpu_count()} CPU(s) shared by "
         f"wrk, the app and Postgres; medians of requests/s; {time.monotonic() - started:.0f} s in all"
         + (f"; {errors} socket errors or non-2xx responses" if errors else "")
     )
