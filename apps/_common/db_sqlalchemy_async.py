@@ -57,6 +57,7 @@ async def open_pool(config: common.DbConfig) -> None:
         url,
         pool_size=config.pool_size,
         max_overflow=0,
+        pool_timeout=common.POOL_WAIT_S,
         isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,
     )

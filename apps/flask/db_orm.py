@@ -58,6 +58,7 @@ def init_app(app: Flask, config: common.DbConfig) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_size": config.pool_size,
         "max_overflow": 0,
+        "pool_timeout": common.POOL_WAIT_S,
         "isolation_level": "AUTOCOMMIT",
         "pool_reset_on_return": None,
     }

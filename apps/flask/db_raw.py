@@ -37,6 +37,7 @@ def init_app(app: Flask, config: common.DbConfig) -> None:
         },
         min_size=config.pool_size,
         max_size=config.pool_size,
+        timeout=common.POOL_WAIT_S,
         open=True,
     )
     _pool.wait()
