@@ -185,7 +185,9 @@ def measure(args: argparse.Namespace, variants: Sequence[Variant]) -> tuple[Figu
                     for variant in variants:
                         key = (framework, mode, variant.name)
                         with serve(variant, framework, mode, pg, workdir, args) as app:
-                            labels[key] = str(app.config["label"])
+                            labels[key] = (
+                                f"{app.config['label']}, pool {app.config['db_pool_size']} per worker"
+                            )
                             errors += measure_once(app, key, repeat, args, rps)
     return rps, labels, errors
 
