@@ -209,19 +209,24 @@ def table(
         medians = {t: statistics.median(values) for t, values in rps[key].items()}
         row = [key[0], key[1], key[2], *(f"{medians[t]:,.0f}" for t in types)]
         if "db/json" in header:
-            row.append(f"{medians['db'] / medians['json']:.2f}")
+            row.append(_ratio(medians["db"], medians["json"]))
         if "q20/db" in header:
-            row.append(f"{medians['queries'] / medians['db']:.2f}")
+            row.append(_ratio(medians["queries"], medians["db"]))
         rows.append(row)
         if len(variants) == 2 and key[2] == variants[0].name:
             base = rps.get((key[0], key[1], variants[1].name))
             if base:
-                ratios = [medians[t] / statistics.median(base[t]) for t in types]
-                rows.append(["", "", f"{variants[0].name}/{variants[1].name}", *(f"{r:.2f}" for r in ratios)])
+                ratios = [_ratio(medians[t], statistics.median(base[t])) for t in types]
+                rows.append(["", "", f"{variants[0].name}/{variants[1].name}", *ratios])
     widths = [max(len(row[i]) if i < len(row) else 0 for row in rows) for i in range(len(header))]
     lines = ["  ".join(_cells(row, widths)).rstrip() for row in rows]
     configs = sorted({f"  {k[2]}: {label}" for k, label in labels.items()})
     return "\n".join([*configs, *lines])
+
+
+def _ratio(a: float, b: float) -> str:
+    """a/b, or n/a when nothing was answered in time (b is 0)."""
+    return f"{a / b:.2f}" if b else "n/a"
 
 
 def _cells(row: Sequence[str], widths: Sequence[int]) -> list[str]:
