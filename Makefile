@@ -16,7 +16,7 @@ PROFILE ?= quick
 FRAMEWORKS ?=
 TYPES ?=
 # The scenario test types (not TFB's; apps/README.md, "Scenario routes"), run by `make benchmark-scenarios`.
-SCENARIO_TYPES = sleep cpu upstream upstream_sync
+SCENARIO_TYPES := $(shell cd $(CURDIR) && python3 -m labcore.test_types --scenario)
 ARGS ?=
 PYTEST_ARGS ?=
 
@@ -126,8 +126,8 @@ test: export LAB_FAULTS_PROVISIONED = 1
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy analysis wrk_scripts playbooks/filter_plugins playbooks/lookup_plugins playbooks/files playbooks/library roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files \
-		apps/_common/scenarios.py tests benchmarks
+	$(VENV)/bin/mypy analysis labcore wrk_scripts roles/lab_settings/action_plugins playbooks/filter_plugins playbooks/lookup_plugins playbooks/files playbooks/library roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files \
+		apps/_common/scenarios.py tests benchmarks labkit
 	$(VENV)/bin/ansible-lint --offline
 
 unit: $(VENV)/.dev test-deps

@@ -12,8 +12,10 @@ import math
 
 import pandas as pd
 
+from labcore import test_types
+
 CEILING_FRAMEWORK = "nginx-ceiling"
-CEILING_TYPES = ("json", "plaintext")
+CEILING_TYPES = tuple(t.name for t in test_types.TEST_TYPES.values() if t.ceiling)
 
 
 def ceiling_rps(summary: pd.DataFrame) -> dict[tuple[str, int], float]:

@@ -17,6 +17,10 @@ prints what it must measure again.
 outcome RUN_DIR [--verify-only] prints the run's closing summary: every framework or test type that failed,
 and what only flags the numbers (analysis.outcome). Exit status 3 when anything failed.
 
+Every command loads each run directory once (analysis.run.load_run) and hands the Run to pure functions
+(analysis.summarize, analysis.report, analysis.compare, analysis.outcome); this module and analysis.outputs
+are the only layer that prints or writes.
+
 Exit status: 0 on success, 1 when RUN_DIR has no usable level data (or does not exist), 2 on usage errors.
 """
 
@@ -25,24 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from analysis.ceiling import CEILING_FRAMEWORK, without_ceiling
-from analysis.clients import late_start_warnings, merge_clients
 from analysis.compare import CompareError, compare_runs
-from analysis.environment import environment_warnings, load_environment, render_environment
-from analysis.events import attach_events, event_lines, load_events, render_events
 from analysis.outcome import EXIT_FAILED, run_outcome
-from analysis.raw_files import load_raw_points
-from analysis.report import RunData, load_run, write_comparison_report, write_run_report
-from analysis.resources import add_level_resources, load_resources, resource_warnings, write_resources
+from analysis.outputs import write_report, write_summary, write_text
+from analysis.report import comparison_report, run_report
 from analysis.resume import plan
-from analysis.run_meta import load_frameworks, load_run_json
-from analysis.tables import build_summary, render_tables
-from analysis.tfb_results import build_tfb_results, validate_tfb_results
-from analysis.tidy import build_tidy, error_warnings
+from analysis.run import Run, load_run
+from analysis.summarize import NoLevelData
+from analysis.summarize import summarize as summarize_run
 
 EXIT_NO_DATA = 1
 
@@ -52,76 +49,45 @@ def _warn(lines: Sequence[str]) -> None:
         print(f"warning: {line}", file=sys.stderr)
 
 
-def framework_labels(frameworks: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """The tables' label of each framework: its configuration (metadata display_name), e.g.
-    "flask [gunicorn gevent, 4 workers, raw, nginx]"."""
-    return {
-        name: str((info.get("metadata") or {}).get("display_name") or name)
-        for name, info in frameworks.items()
-    }
+def _load(arg: str) -> Run | None:
+    """The run directory ARG loaded, or None (and an error printed) when it is not a directory."""
+    run_dir = Path(arg).resolve()
+    if not run_dir.is_dir():
+        print(f"error: {arg}: no such run directory", file=sys.stderr)
+        return None
+    return load_run(run_dir)
 
 
 def summarize(run_dir_arg: str) -> int:
-    run_dir = Path(run_dir_arg).resolve()
-    if not run_dir.is_dir():
-        print(f"error: {run_dir_arg}: no such run directory", file=sys.stderr)
+    run = _load(run_dir_arg)
+    if run is None:
         return EXIT_NO_DATA
-    run, run_warnings = load_run_json(run_dir)
-    frameworks, framework_warnings = load_frameworks(run_dir)
-    events, event_warnings = load_events(run_dir)
-    frameworks = attach_events(frameworks, events)
-    loaded = load_raw_points(run_dir)
-    _warn([*run_warnings, *framework_warnings, *event_warnings, *loaded.warnings])
-
-    tidy = build_tidy(loaded.points, run_id=str(run.get("run_id") or run_dir.name))
-    if tidy.empty:
-        print(
-            f"error: {run_dir_arg}: no usable level data under {run_dir / 'raw'} "
-            f"({len(loaded.points)} complete point(s), none with phase 'level')",
-            file=sys.stderr,
-        )
+    _warn(run.warnings.loading)
+    try:
+        summary = summarize_run(run)
+    except NoLevelData as exc:
+        print(f"error: {run_dir_arg}: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
-    _warn([f"level with errors: {line}" for line in error_warnings(tidy)])
-    clients = merge_clients(tidy)
-    _warn([f"clients: {line}" for line in late_start_warnings(clients)])
-    hosts = run.get("hosts") or {}
-    sampled = load_resources(run_dir, hosts)
-    tidy = add_level_resources(tidy, sampled.samples, hosts)
-    _warn([f"resources: {line}" for line in [*sampled.warnings, *resource_warnings(tidy)]])
-    environment, environment_problems = load_environment(run_dir)
-    _warn([*environment_problems, *environment_warnings(environment, hosts)])
-
-    summary = build_summary(tidy)
-    results = build_tfb_results(
-        without_ceiling(tidy), run, {k: v for k, v in frameworks.items() if k != CEILING_FRAMEWORK}
-    )
-    validate_tfb_results(results)
-
-    tidy.to_csv(run_dir / "tidy.csv", index=False)
-    clients.to_csv(run_dir / "clients.csv", index=False)
-    write_resources(run_dir, sampled)
-    summary.to_csv(run_dir / "summary.csv", index=False)
-    results_path = run_dir / "results.json"
-    results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    loading_warnings = [*run_warnings, *framework_warnings, *event_warnings, *loaded.warnings]
-    # The report lists the run's events (an app crash, a lost database) with its errors and warnings.
-    loading_warnings += [f"event: {line}" for line in event_lines(frameworks)]
-    loading_warnings += [f"resources: {line}" for line in sampled.warnings] + environment_problems
-    report_path = write_run_report(RunData(run_dir, run, frameworks, tidy, summary, loading_warnings))
-
-    environment_text = render_environment(environment)
-    if environment_text:
-        print(environment_text)
-    print(render_tables(summary, framework_labels(frameworks)))
-    print(render_events(frameworks), end="")
+    _warn(summary.warnings)
+    report = run_report(run, summary)
+    results_path = write_summary(run.run_dir, summary)
+    report_path = write_report(run.run_dir, report)
+    print(summary.text, end="")
     print(f"results: {results_path}")
     print(f"report: {report_path}")
     return 0
 
 
 def compare(a_arg: str, b_arg: str, alpha: float, csv_arg: str | None) -> int:
+    runs = []
+    for arg in (a_arg, b_arg):
+        run_dir = Path(arg).resolve()
+        if not run_dir.is_dir():
+            print(f"error: {run_dir}: no such run directory", file=sys.stderr)
+            return EXIT_NO_DATA
+        runs.append(load_run(run_dir))
     try:
-        frame, text = compare_runs(Path(a_arg).resolve(), Path(b_arg).resolve(), alpha)
+        frame, text = compare_runs(runs[0], runs[1], alpha)
     except CompareError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_NO_DATA
@@ -134,27 +100,24 @@ def compare(a_arg: str, b_arg: str, alpha: float, csv_arg: str | None) -> int:
 def report_compare(a_arg: str, b_arg: str, out_arg: str | None) -> int:
     runs = []
     for arg in (a_arg, b_arg):
-        run_dir = Path(arg).resolve()
-        if not run_dir.is_dir():
-            print(f"error: {arg}: no such run directory", file=sys.stderr)
+        run = _load(arg)
+        if run is None:
             return EXIT_NO_DATA
-        data = load_run(run_dir)
-        if data.tidy.empty:
-            print(f"error: {arg}: no usable level data under {run_dir / 'raw'}", file=sys.stderr)
+        if run.tidy.empty:
+            print(f"error: {arg}: no usable level data under {run.run_dir / 'raw'}", file=sys.stderr)
             return EXIT_NO_DATA
-        runs.append(data)
+        runs.append(run)
     a, b = runs
     out = Path(out_arg) if out_arg else b.run_dir / f"compare-{a.run_id}.html"
-    print(f"report: {write_comparison_report(a, b, out)}")
+    print(f"report: {write_text(out, comparison_report(a, b))}")
     return 0
 
 
 def outcome(run_dir_arg: str, verify_only: bool) -> int:
-    run_dir = Path(run_dir_arg).resolve()
-    if not run_dir.is_dir():
-        print(f"error: {run_dir_arg}: no such run directory", file=sys.stderr)
+    run = _load(run_dir_arg)
+    if run is None:
         return EXIT_NO_DATA
-    verdict = run_outcome(run_dir, verify_only)
+    verdict = run_outcome(run, verify_only)
     print(verdict.render(), end="")
     return 0 if verdict.ok else EXIT_FAILED
 

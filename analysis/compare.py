@@ -7,21 +7,21 @@ For each framework x test type x level present in both runs: the median requests
 cannot be tested and is listed as such. When both runs measured the ceiling (analysis.ceiling), the ratio
 of the ceiling fractions is shown too: it discounts a difference of machines.
 
-Each run's points come from its tidy.csv (written by ``summarize``), or from its raw files when it has none.
+Each run is a loaded Run (analysis.run); its points come from its raw files, or, for a run kept without
+them, from the tidy.csv its last ``summarize`` wrote.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from analysis.ceiling import CEILING_FRAMEWORK
-from analysis.raw_files import load_raw_points
+from analysis.run import Run
 from analysis.stats import ALPHA, welch_t_test
-from analysis.tidy import build_tidy
 
 POINT = ["framework", "test_type", "level"]
 VERDICTS = ("faster", "slower", "not significant", "not testable")
@@ -44,14 +44,11 @@ class CompareError(ValueError):
     """A run directory that has no usable data; the message names it."""
 
 
-def load_points(run_dir: Path) -> pd.DataFrame:
+def run_points(run: Run) -> pd.DataFrame:
     """One row per framework x test_type x level x repeat: requestsPerSecond summed over the clients."""
-    if not run_dir.is_dir():
-        raise CompareError(f"{run_dir}: no such run directory")
-    tidy_csv = run_dir / "tidy.csv"
-    tidy = pd.read_csv(tidy_csv) if tidy_csv.is_file() else build_tidy(load_raw_points(run_dir).points)
+    tidy = run.tidy if not run.tidy.empty or run.saved_tidy is None else run.saved_tidy
     if tidy.empty:
-        raise CompareError(f"{run_dir}: no level data (no tidy.csv rows, no complete raw points)")
+        raise CompareError(f"{run.run_dir}: no level data (no tidy.csv rows, no complete raw points)")
     return points_from_tidy(tidy)
 
 
@@ -183,8 +180,19 @@ def render_comparison(
     return "\n".join(lines) + "\n"
 
 
-def compare_runs(run_a: Path, run_b: Path, alpha: float = ALPHA) -> tuple[pd.DataFrame, str]:
-    points_a, points_b = load_points(run_a), load_points(run_b)
+def compare_runs(run_a: Run, run_b: Run, alpha: float = ALPHA) -> tuple[pd.DataFrame, str]:
+    """B against A: COMPARE_COLUMNS per point and the text ``compare`` prints; CompareError when either run
+    has no level data."""
+    points_a, points_b = run_points(run_a), run_points(run_b)
     frame = compare_points(points_a, points_b, alpha)
-    text = render_comparison(frame, unmatched_points(points_a, points_b), str(run_a), str(run_b), alpha)
+    text = render_comparison(
+        frame, unmatched_points(points_a, points_b), str(run_a.run_dir), str(run_b.run_dir), alpha
+    )
     return frame, text
+
+
+def compare_with_baseline(runs: Sequence[Run], alpha: float = ALPHA) -> list[tuple[pd.DataFrame, str]]:
+    """Every run after the first against the first (the baseline), as compare_runs does for two."""
+    if len(runs) < 2:
+        raise CompareError("compare needs two or more runs: the baseline first")
+    return [compare_runs(runs[0], other, alpha) for other in runs[1:]]

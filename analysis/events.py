@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 EVENTS_FILE = "events.jsonl"
+# The events of the points a resume measured again (analysis.resume moves them there).
+SUPERSEDED_EVENTS_FILE = "events-superseded.jsonl"
 # Events that fail the test types they name (the other kinds only flag them).
 FAILING_EVENTS = frozenset({"database_unreachable"})
 
 
-def load_events(run_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+def load_events(run_dir: Path, name: str = EVENTS_FILE) -> tuple[list[dict[str, Any]], list[str]]:
     """The run's events in file order ([] when there is no events file), and a warning per unreadable line."""
-    path = run_dir / EVENTS_FILE
+    path = run_dir / name
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:

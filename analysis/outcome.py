@@ -1,7 +1,7 @@
 """The verdict of a run: what failed, in one closing summary, and whether the run succeeded.
 
 A benchmark goes on past a framework that fails (it is recorded and the next one runs), so its exit status
-alone used to say nothing. ``python -m analysis outcome RUN_DIR`` reads what the run recorded (run.json,
+alone used to say nothing. ``python -m analysis outcome RUN_DIR`` judges what the run recorded (run.json,
 frameworks/<framework>.json with their events, the raw points) and lists every failure:
 
 - a framework that did not start, or whose every type failed verification (its status is ``failed``);
@@ -20,13 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from analysis.ceiling import CEILING_FRAMEWORK
-from analysis.events import FAILING_EVENTS, attach_events, failed_types, load_events
-from analysis.raw_files import RawPoint, load_raw_points
-from analysis.run_meta import load_frameworks, load_run_json
+from analysis.events import FAILING_EVENTS, failed_types
+from analysis.raw_files import RawPoint
+from analysis.run import Run
 
 EXIT_FAILED = 3
 
@@ -113,15 +112,6 @@ def judge(
     return outcome
 
 
-def run_outcome(run_dir: Path, verify_only: bool = False) -> Outcome:
-    run, _ = load_run_json(run_dir)
-    frameworks, _ = load_frameworks(run_dir)
-    events, _ = load_events(run_dir)
-    loaded = load_raw_points(run_dir) if not verify_only else None
-    return judge(
-        run,
-        attach_events(frameworks, events),
-        loaded.points if loaded else [],
-        str(run.get("run_id") or run_dir.name),
-        verify_only,
-    )
+def run_outcome(run: Run, verify_only: bool = False) -> Outcome:
+    """The outcome of a loaded run (a verification-only run's points, if any, are not looked at)."""
+    return judge(run.meta, run.frameworks, [] if verify_only else run.points, run.run_id, verify_only)

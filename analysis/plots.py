@@ -18,6 +18,7 @@ state), so building plots is safe in any process and any thread.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,17 @@ class Plot:
     title: str
     section: str
     figure: Figure
+
+
+@dataclass(frozen=True)
+class RenderedPlot:
+    """A plot drawn to the bytes of its two files."""
+
+    name: str
+    title: str
+    section: str
+    png: bytes
+    svg: bytes
 
 
 @dataclass(frozen=True)
@@ -469,16 +481,29 @@ def run_plots(
     return plots
 
 
-def save_plots(plots: Sequence[Plot], out_dir: Path) -> list[SavedPlot]:
-    """Write each plot as <name>.png and <name>.svg into out_dir (created if needed)."""
+def render_plot(plot: Plot) -> RenderedPlot:
+    """The plot as PNG and SVG bytes, identical for identical data."""
+    png, svg = io.BytesIO(), io.BytesIO()
+    plot.figure.savefig(png, format="png", dpi=100, metadata={"Software": None})
+    # A fixed date and hash salt keep the SVG identical when the data is; text stays text (searchable,
+    # smaller) instead of glyph outlines.
+    with matplotlib.rc_context({"svg.hashsalt": plot.name, "svg.fonttype": "none"}):
+        plot.figure.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+    return RenderedPlot(plot.name, plot.title, plot.section, png.getvalue(), svg.getvalue())
+
+
+def write_plots(plots: Sequence[RenderedPlot], out_dir: Path) -> list[SavedPlot]:
+    """Write each rendered plot as <name>.png and <name>.svg into out_dir (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     saved = []
     for plot in plots:
         png, svg = out_dir / f"{plot.name}.png", out_dir / f"{plot.name}.svg"
-        plot.figure.savefig(png, dpi=100, metadata={"Software": None})
-        # A fixed date and hash salt keep the SVG identical when the data is; text stays text (searchable,
-        # smaller) instead of glyph outlines.
-        with matplotlib.rc_context({"svg.hashsalt": plot.name, "svg.fonttype": "none"}):
-            plot.figure.savefig(svg, metadata={"Date": None, "Creator": None})
+        png.write_bytes(plot.png)
+        svg.write_bytes(plot.svg)
         saved.append(SavedPlot(plot.name, plot.title, plot.section, png, svg))
     return saved
+
+
+def save_plots(plots: Sequence[Plot], out_dir: Path) -> list[SavedPlot]:
+    """Write each plot as <name>.png and <name>.svg into out_dir (created if needed)."""
+    return write_plots([render_plot(plot) for plot in plots], out_dir)

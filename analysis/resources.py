@@ -250,13 +250,6 @@ def load_resources(run_dir: Path, hosts: Mapping[str, Sequence[str]]) -> Resourc
     return ResourceLoad(frame, cores_frame, warnings)
 
 
-def write_resources(run_dir: Path, load: ResourceLoad) -> None:
-    folder = run_dir / "resources"
-    folder.mkdir(parents=True, exist_ok=True)
-    load.samples.to_csv(folder / "samples.csv", index=False)
-    load.per_core.to_csv(folder / "cpu_per_core.csv", index=False)
-
-
 @dataclass(frozen=True)
 class _HostSeries:
     end_ms: np.ndarray  # sorted sample times (end of each interval)

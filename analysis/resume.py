@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis.events import EVENTS_FILE, FAILING_EVENTS
+from analysis.events import EVENTS_FILE, FAILING_EVENTS, SUPERSEDED_EVENTS_FILE
 
-SUPERSEDED_FILE = "events-superseded.jsonl"
+SUPERSEDED_FILE = SUPERSEDED_EVENTS_FILE
 # The keys of run.json that decide what a point measures. A resume must match every one.
 SHAPING = (
     "frameworks",

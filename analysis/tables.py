@@ -27,9 +27,17 @@ from analysis.ceiling import ceiling_fractions
 from analysis.stats import repeat_statistics
 from analysis.tidy import ERROR_COLUMNS
 from analysis.units import format_latency_ms
+from labcore import test_types
 
 SUMMARY_PERCENTILES = ("p50_ms", "p90_ms", "p99_ms", "p999_ms")
-QUERY_SWEEP_TYPES = frozenset({"queries", "updates", "query", "update"})
+# The types whose levels are queries per request, by the lab's name and by TechEmpower's.
+QUERY_SWEEP_TYPES = frozenset(
+    name
+    for t in test_types.TEST_TYPES.values()
+    if t.sweep == "queries"
+    for name in (t.name, t.tfb_name)
+    if name
+)
 SUMMARY_COLUMNS = (
     "test_type",
     "framework",

@@ -1,4 +1,5 @@
-"""results.json in the TechEmpower (TFB) format (benchmark-rules.md section 5), built from the tidy frame.
+"""results.json in the TechEmpower (TFB) format, built from the tidy frame (docs/test-types.md §5 "Results
+format" is the lab's statement of it).
 
 Test type names follow TFB, since its visualizer looks them up by name: the lab's ``queries``, ``fortunes``
 and ``updates`` are ``query``, ``fortune`` and ``update`` in rawData, succeeded, failed and verify.
@@ -27,10 +28,14 @@ import jsonschema
 import pandas as pd
 
 from analysis.events import failed_types
+from labcore import test_types
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "tfb-results.schema.json"
 TFB_TYPES = ("json", "db", "query", "fortune", "update", "plaintext", "cached_query")
-LAB_TO_TFB_TYPE = {"queries": "query", "fortunes": "fortune", "updates": "update"}
+# The lab's name -> TFB's, from the registry (only where they differ: queries -> query, ...).
+LAB_TO_TFB_TYPE = {
+    t.name: t.tfb_name for t in test_types.TEST_TYPES.values() if t.tfb_name and t.tfb_name != t.name
+}
 TEST_METADATA_FIELDS = (
     "name",
     "display_name",
@@ -70,12 +75,9 @@ def is_tfb_type(test_type: str) -> bool:
 
 
 def levels_key(test_type: str) -> str:
-    """Which run.json list holds the levels of a lab test type."""
-    if tfb_type(test_type) in ("query", "update"):
-        return "query_levels"
-    if test_type == "plaintext":
-        return "pipeline_concurrency_levels"
-    return "concurrency_levels"
+    """Which run.json list holds the levels of a lab test type (by the lab's or TFB's name)."""
+    known = test_types.TEST_TYPES.get(test_type) or test_types.by_tfb_name().get(test_type)
+    return known.levels_setting if known else "concurrency_levels"
 
 
 def _median_repeat(level_rows: pd.DataFrame) -> int:

@@ -13,7 +13,8 @@ Columns
                 schedule of several clients and how late this client started; empty without one; merged
                 over clients by analysis.clients)
   throughput    totalRequests (completed responses, timed-out ones included), requestsPerSecond =
-                totalRequests / configured duration_s (benchmark-rules.md section 4), bytes
+                totalRequests / configured duration_s (docs/test-types.md §4.6 "What a level's figures
+                are"), bytes
   latency       latencyAvg_ms, latencyStdev_ms, latencyMax_ms and p50_ms, p75_ms, p90_ms, p99_ms, p999_ms
                 (99.9 %), p9999_ms (99.99 %), all from report.lua's JSON; latencyAvg, latencyStdev,
                 latencyMax: the strings as wrk printed them (e.g. "1.23ms"; results.json wants them)

@@ -5,7 +5,7 @@
         [--worker-class meinheld] [--workers 5] [--pool-size 0] [--baseline /tmp/apps-old]
 
 A benchmark, not a test: it prints figures and fails only when something does not run. It judges a change to
-an app in one sitting. Everything is real and local: a throwaway Postgres (tests/apps/apptest_support.py, as
+an app in one sitting. Everything is real and local: a throwaway Postgres (labkit/postgres.py, as
 benchmarks/direct_vs_nginx.py does), each app under the command line roles/app_server runs when it serves
 directly (app_server_matrix.app_server_program), and `wrk -t2 -c64` against it.
 
@@ -37,17 +37,10 @@ from pathlib import Path
 from types import ModuleType
 
 from analysis.wrk_text import parse_wrk_text
-from tests.apps.apptest_support import (
-    REPO,
-    AppServer,
-    PostgresCluster,
-    ensure_venv,
-    free_port,
-    load_manifest,
-    postgres_cluster,
-)
-from tests.apps.apptest_support import _stop_process_group as stop_process_group
-from tests.apps.apptest_support import _wait_until_serving as wait_until_serving
+from labkit.apps import AppServer, ensure_venv, load_manifest, wait_until_serving
+from labkit.paths import REPO
+from labkit.postgres import PostgresCluster, postgres_cluster
+from labkit.processes import free_port, stop_process_group
 
 PATHS = {
     "json": "/json",

@@ -1,10 +1,11 @@
 """Each framework served directly and behind nginx, measured with wrk on this machine; prints a table.
 
-    .venv/bin/python -m benchmarks.direct_vs_nginx [--frameworks aiohttp flask] [--types json db]
+    .venv/bin/python benchmarks/direct_vs_nginx.py [--frameworks aiohttp flask] [--types json db]
                                                    [--connections 64 256] [--duration 5]
+    (or .venv/bin/python -m benchmarks.direct_vs_nginx ...)
 
 A benchmark, not a test: it prints figures and fails only when something does not run. Everything is real
-and local: a throwaway Postgres (tests/apps/apptest_support.py), each framework under its default server and
+and local: a throwaway Postgres (labkit.postgres), each framework under its default server and
 worker class with the command line roles/app_server runs (app_server_matrix.app_server_program), and for the
 "nginx" column an nginx started from the role's own template (roles/app_server/templates/nginx.conf.j2) in
 front of the app's unix socket. "direct" is the app server on TCP, as with app_server_nginx: false.
@@ -17,10 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import os
-import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -32,22 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import yaml
+# Run as a script (python benchmarks/direct_vs_nginx.py), Python puts benchmarks/ first on the path, not the
+# repository whose packages it imports.
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.wrk_text import parse_wrk_text
-from tests.apps.apptest_support import (
-    REPO,
-    AppServer,
-    PostgresCluster,
-    app_server,
-    frameworks,
-    free_port,
-    postgres_cluster,
-)
+from labkit.apps import AppServer, app_server, frameworks
+from labkit.nginx import render_nginx_conf
+from labkit.postgres import PostgresCluster, postgres_cluster
+from labkit.processes import free_port
 
-NGINX_TEMPLATE = REPO / "roles" / "app_server" / "templates" / "nginx.conf.j2"
-ROLE_DEFAULTS = REPO / "roles" / "app_server" / "defaults" / "main.yml"
 PATHS = {"json": "/json", "plaintext": "/plaintext", "db": "/db", "queries": "/queries?queries=20"}
 MODES = ("direct", "nginx")
 
@@ -76,40 +69,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _regex_replace(value: object, pattern: str, replacement: str) -> str:
-    return re.sub(pattern, replacement, str(value))
-
-
-def render_nginx_conf(workdir: Path, socket: Path, port: int) -> Path:
-    """The role's nginx.conf.j2 with this run's paths (the role's defaults for everything else)."""
-    defaults = yaml.safe_load(ROLE_DEFAULTS.read_text(encoding="utf-8"))
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["ansible.builtin.regex_replace"] = _regex_replace
-    for name in ("run", "log", "state"):
-        (workdir / name).mkdir(parents=True, exist_ok=True)
-    text = env.from_string(NGINX_TEMPLATE.read_text(encoding="utf-8")).render(
-        ansible_managed="rendered by benchmarks/direct_vs_nginx.py",
-        inventory_hostname="benchmark",
-        _app_server_user=getpass.getuser(),
-        supervisor_nofile_limit=str(resource.getrlimit(resource.RLIMIT_NOFILE)[1]),
-        _app_server_run_dir=workdir / "run",
-        _app_server_log_dir=workdir / "log",
-        _app_server_state_dir=workdir / "state",
-        _app_server_socket=socket,
-        app_server_listen_address="127.0.0.1",
-        app_server_port=port,
-        app_server_nginx_worker_connections=defaults["app_server_nginx_worker_connections"],
-        app_server_nginx_upstream_keepalive=defaults["app_server_nginx_upstream_keepalive"],
-    )
-    conf = workdir / "nginx.conf"
-    conf.write_text(text, encoding="utf-8")
-    return conf
-
-
 @contextlib.contextmanager
 def nginx_in_front(workdir: Path, socket: Path) -> Iterator[int]:
     port = free_port()
-    conf = render_nginx_conf(workdir, socket, port)
+    conf = render_nginx_conf(workdir, socket, port, rendered_by="benchmarks/direct_vs_nginx.py")
     process = subprocess.Popen(
         ["nginx", "-c", str(conf), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,

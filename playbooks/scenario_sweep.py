@@ -30,9 +30,15 @@ import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# Run as a script from playbooks/: the registry lives at the repository's root.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from labcore import test_types  # noqa: E402
+
 BENCHMARK_VARS = REPO / "group_vars" / "all" / "benchmark.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-SCENARIO_TYPES = ["sleep", "cpu", "upstream", "upstream_sync"]
+SCENARIO_TYPES = test_types.names(scenario=True)
 TABLE_COLUMNS = ["configuration", "test_type", "level", "requestsPerSecond", "latencyAvg_ms", "flags", "run"]
 
 

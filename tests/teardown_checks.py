@@ -12,7 +12,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "playbooks" / "library"))
+import lab_state
 
 LAB_DIRS = ("/opt/lab", "/etc/lab", "/var/lib/lab", "/run/lab", "/var/log/lab")
 STATE_DIR = "/var/lib/lab-state"
@@ -72,12 +76,8 @@ def leftovers(host_id: str) -> list[str]:
     ]
 
 
-def sysctls(names: list[str], proc_sys: Path = Path("/proc/sys")) -> dict[str, str | None]:
-    """Each setting as sysctl prints it (whitespace runs as one space), None where not shown."""
-    values: dict[str, str | None] = {}
-    for name in names:
-        try:
-            values[name] = " ".join((proc_sys / name.replace(".", "/")).read_text().split())
-        except OSError:
-            values[name] = None
+def sysctls(names: list[str]) -> dict[str, str | None]:
+    """Each setting as sysctl prints it (whitespace runs as one space), None where not shown: read as the
+    teardown's own record reads it."""
+    values: dict[str, str | None] = lab_state.probe_sysctls(names)
     return values

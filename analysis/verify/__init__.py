@@ -1,4 +1,4 @@
-"""TFB-grade verification of the test types (benchmark-rules.md sections 2 and 3), stdlib only.
+"""TFB-grade verification of the test types (docs/test-types.md §3 "Verification"), stdlib only.
 
 Pure grading (checks, grading, fortunes, db_checks: responses and snapshots in, checks out) is kept apart
 from the I/O (fetch, http_checks, load) and from the files of a run (report, sequence). The database is read

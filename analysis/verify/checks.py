@@ -1,4 +1,4 @@
-"""A check is one rule applied to one URL: its grade, and why (benchmark-rules.md section 3)."""
+"""A check is one rule applied to one URL: its grade, and why (docs/test-types.md §3.1 "Grades")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Pure grading of what the database saw: the database-hit check and the update check (section 3).
+"""Pure grading of what the database saw: the database-hit check and the update check
+(docs/test-types.md §3.5 "Database-hit check" and §3.4 "Update check").
 
 Database-hit check: the pg_stat_statements counters (sql.COUNTERS) before and after a load of 512 requests
 at concurrency 512. Fewer statements or rows than expected fail (batched `IN (...)` reads, caching, skipped

@@ -1,4 +1,5 @@
-"""The fortunes page compared after normalization (benchmark-rules.md sections 2 and 3).
+"""The fortunes page compared after normalization (docs/test-types.md §2.4 "The fortunes page", §3.3 "What
+warns and what fails").
 
 Both the received page and the page the rules describe go through the same normalizer, which keeps what the
 rules fix and drops what they leave free:

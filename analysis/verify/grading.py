@@ -1,8 +1,10 @@
-"""Pure grading of HTTP responses: a Response in, the checks it earns out (benchmark-rules.md 2 and 3).
+"""Pure grading of HTTP responses: a Response in, the checks it earns out (docs/test-types.md §2 "Test types",
+§3 "Verification").
 
-Grades follow section 3: warn for extra JSON keys, a plaintext body longer than 13 bytes, an unparseable
-Date, a db id outside 1..10000 and a wrong array length for the 501 case; fail for everything else the
-rules require. A randomNumber outside 1..10000 is a warn too, like an id (the reference warns on both).
+Grades follow docs/test-types.md §3.3 "What warns and what fails": warn for extra JSON keys, a plaintext body
+longer than 13 bytes, an unparseable Date, a db id outside 1..10000 and a wrong array length for the 501 case;
+fail for everything else the rules require. A randomNumber outside 1..10000 is a warn too, like an id (the
+reference warns on both).
 """
 
 from __future__ import annotations

@@ -161,8 +161,8 @@ class Report:
         grades = self.grades()
         out = [
             f"Verification of {self.framework}{' at ' + target if target else ''}, {now}",
-            "Rules: benchmark-rules.md sections 2 and 3. A type's grade is the worst of its checks;",
-            "a type graded fail is not benchmarked.",
+            'Rules: docs/test-types.md §2 "Test types" and §3 "Verification".',
+            "A type's grade is the worst of its checks; a type graded fail is not benchmarked.",
             "",
         ]
         width = max(map(len, self.checks), default=4)

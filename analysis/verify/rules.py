@@ -1,32 +1,26 @@
-"""benchmark-rules.md sections 2 and 3 as data: what each test type is asked and what it must answer."""
+"""docs/test-types.md §2 "Test types" and §3 "Verification" as data: what each test type is asked and what
+it must answer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from labcore import test_types
+
 from .checks import Grade
 
-TEST_TYPES = ("json", "plaintext", "db", "queries", "fortunes", "updates")
+# The TechEmpower types, from the registry; the scenario types are checked by apps/_common/scenarios.py.
+TEST_TYPES = tuple(test_types.names(scenario=False))
 # Types that read the database: they also get the database-hit check.
-DB_TYPES = ("db", "queries", "fortunes", "updates")
-
-PATHS = {
-    "json": "/json",
-    "plaintext": "/plaintext",
-    "db": "/db",
-    "queries": "/queries?queries=",
-    "fortunes": "/fortunes",
-    "updates": "/updates?queries=",
-}
-QUERY_TYPES = ("queries", "updates")
-
-# The Accept headers wrk sends (section 4), so the verifier asks exactly what the load will ask.
-ACCEPT_PLAINTEXT = "text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
-ACCEPT_OTHER = "application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7"
+DB_TYPES = tuple(t for t in TEST_TYPES if test_types.get(t).uses_db)
+PATHS = {t: test_types.get(t).path for t in TEST_TYPES}
+QUERY_TYPES = tuple(t for t in TEST_TYPES if test_types.get(t).sweep == "queries")
 
 
 def accept_header(test_type: str) -> str:
-    return ACCEPT_PLAINTEXT if test_type == "plaintext" else ACCEPT_OTHER
+    """The Accept header wrk sends for the type (docs/test-types.md §4.3 "The wrk command"), so the verifier
+    asks exactly what the load will ask."""
+    return test_types.get(test_type).accept_header
 
 
 @dataclass(frozen=True)
@@ -36,12 +30,7 @@ class ContentType:
 
 
 CONTENT_TYPES = {
-    "json": ContentType("application/json", False),
-    "plaintext": ContentType("text/plain", False),
-    "db": ContentType("application/json", False),
-    "queries": ContentType("application/json", False),
-    "fortunes": ContentType("text/html", True),
-    "updates": ContentType("application/json", False),
+    t: ContentType(test_types.get(t).media_type, test_types.get(t).charset_required) for t in TEST_TYPES
 }
 
 REQUIRED_HEADERS = ("Server", "Date", "Content-Type")
@@ -108,12 +97,13 @@ class DbHitRule:
     updates: bool = False
 
 
+def _db_hit_rule(test_type: test_types.TestType, hits: test_types.DbHits) -> DbHitRule:
+    level = str(test_types.DB_HIT_QUERIES) if test_type.sweep == "queries" else ""
+    return DbHitRule(test_type.path + level, hits.table, hits.queries, hits.rows, hits.updates)
+
+
 DB_HITS = {
-    "db": DbHitRule("/db", "world", 1, 1),
-    "queries": DbHitRule("/queries?queries=20", "world", 20, 20),
-    "fortunes": DbHitRule("/fortunes", "fortune", 1, 12),
-    # Reads one statement per row; writes either one bulk statement or one per row.
-    "updates": DbHitRule("/updates?queries=20", "world", 20, 20, updates=True),
+    t.name: _db_hit_rule(t, t.db_hits) for t in map(test_types.get, TEST_TYPES) if t.db_hits is not None
 }
 
 # Update check: a request for 501 rows (clamped to 500) must change about that many rows.

@@ -1,4 +1,5 @@
-"""The ordered wrk runs of one test type: primer, warm-up, then every level (benchmark-rules.md section 4)."""
+"""The ordered wrk runs of one test type: primer, warm-up, then every level (docs/test-types.md §4.2 "The
+runs of one test type")."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Postgres accepts (issue 14, point 5).
 - playbooks/validate.yml (roles/lab_settings) refuses a bad value of every knob of roles/postgres/defaults,
   naming the knob and the value (never the password's), with real `ansible-playbook --check` runs;
 - the role's own preflight refuses the same values with the same filter (roles/postgres/filter_plugins/
-  postgres_settings.py, linked into roles/lab_settings/filter_plugins/);
+  postgres_settings.py, which roles/lab_settings/files/lab_settings_rules.py calls);
 - the role's template, rendered with each memory knob at 0 (sized from the host, small and large hosts) and at
   the bounds of its range, is accepted by `postgres -C` (Postgres' own parser and range checks).
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labkit.postgres import PG_BIN, as_postgres
 from roles.postgres.filter_plugins.postgres_settings import NUMBERS, postgres_settings_problems
 
-from ..apps.apptest_support import PG_BIN, as_postgres
 from ..labrun import ANSIBLE_PLAYBOOK, playbook_env
 from .test_settings_coverage import covered
 from .test_settings_validation import REPO, Bad, Run, run_validate
@@ -35,7 +35,8 @@ from .test_settings_validation import REPO, Bad, Run, run_validate
 ROLE = REPO / "roles" / "postgres"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
 PLAYBOOKS = REPO / "tests" / "ansible" / "playbooks"
-# The knobs roles/lab_settings checks in wiring.yml, each with its case in test_settings_coverage.py.
+# The knobs the schema of roles/lab_settings types itself (the tier wiring of group_vars/all/tiers.yml), each
+# with its case in test_settings_coverage.py; the others it leaves to the role's filter.
 WIRING = {"postgres_port", "postgres_listen_address", "postgres_allowed_clients"}
 
 RANGES = (
@@ -135,16 +136,21 @@ def test_every_knob_of_the_role_has_a_rejection_case() -> None:
 
 
 def test_lab_settings_checks_every_knob_of_the_role() -> None:
-    """Every knob of the role's defaults is checked by roles/lab_settings: in wiring.yml, or by the filter."""
-    text = (REPO / "roles" / "lab_settings" / "vars" / "main.yml").read_text() + (
-        REPO / "roles" / "lab_settings" / "tasks" / "postgres.yml"
-    ).read_text()
-    unchecked = [
-        knob for knob in set(DEFAULTS) - WIRING if f"'{knob}'" not in text and f"{knob}:" not in text
-    ]
-    assert not unchecked, unchecked
-    link = REPO / "roles" / "lab_settings" / "filter_plugins" / "postgres_settings.py"
-    assert link.resolve() == ROLE / "filter_plugins" / "postgres_settings.py"
+    """Every knob of the role's defaults is in the schema of roles/lab_settings: typed there (the wiring), or
+    handed to the role's own filter, the very function the role's preflight calls."""
+    from roles.lab_settings.files import lab_settings_rules
+    from roles.postgres.filter_plugins import postgres_settings
+
+    entries = lab_settings_rules.schema()["properties"]
+    for knob in DEFAULTS:
+        assert knob in entries, f"{knob} is not in roles/lab_settings/files/settings.schema.yml"
+        entry = entries[knob]
+        if knob in WIRING:
+            assert "x-checked-by" not in entry and ({"type", "$ref"} & set(entry)), (knob, entry)
+        else:
+            assert entry.get("x-checked-by") == "postgres_settings", (knob, entry)
+        assert entry.get("x-groups") == ["db"], (knob, entry)
+    assert lab_settings_rules.postgres_settings_problems is postgres_settings.postgres_settings_problems
 
 
 def test_the_filter_takes_what_postgres_takes() -> None:

@@ -56,17 +56,50 @@ def test_defaults_match_argument_spec(role: str) -> None:
     )
 
 
-def test_lab_settings_covers_every_benchmark_knob() -> None:
-    knobs = {
-        key for key in load_yaml(REPO / "group_vars" / "all" / "benchmark.yml") if key.startswith("lab_")
-    }
-    assert knobs == spec_options("lab_settings")
+GROUP_VARS = sorted((REPO / "group_vars" / "all").glob("*.yml"))
 
 
-def test_lab_settings_defaults_mirror_group_vars() -> None:
-    assert load_yaml(ROLES / "lab_settings" / "defaults" / "main.yml") == load_yaml(
-        REPO / "group_vars" / "all" / "benchmark.yml"
+def group_vars_knobs() -> set[str]:
+    return {key for path in GROUP_VARS for key in load_yaml(path) or {}}
+
+
+def schema_knobs() -> set[str]:
+    schema = load_yaml(ROLES / "lab_settings" / "files" / "settings.schema.yml")
+    return set(schema["properties"])
+
+
+def test_lab_settings_covers_every_knob() -> None:
+    """The schema of roles/lab_settings has an entry for every knob of group_vars/all/*.yml."""
+    missing = group_vars_knobs() - schema_knobs()
+    assert not missing, (
+        f"group_vars knobs without an entry in roles/lab_settings/files/settings.schema.yml: {missing}"
     )
+
+
+def test_the_schema_lists_only_knobs_that_are_defined() -> None:
+    defined = group_vars_knobs() | {knob for role in SPEC_ROLES for knob in default_keys(role)}
+    assert schema_knobs() <= defined, sorted(schema_knobs() - defined)
+
+
+def test_each_benchmark_knob_is_defined_once() -> None:
+    """The lab_* knobs are play-wide, so group_vars/all/*.yml is their one definition: lab_settings has no
+    defaults (and no options in its argument spec), and no role defines a lab_* knob of group_vars again."""
+    assert not (ROLES / "lab_settings" / "defaults").exists()
+    assert spec_options("lab_settings") == set()
+    lab_knobs = {knob for knob in group_vars_knobs() if knob.startswith("lab_")}
+    for role in sorted(path.name for path in ROLES.iterdir() if path.is_dir()):
+        again = lab_knobs & default_keys(role)
+        assert not again, (
+            f"roles/{role}/defaults/main.yml defines {sorted(again)} again (group_vars/all has them)"
+        )
+    for path in GROUP_VARS:
+        seen: set[str] = set()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key = line.split(":", 1)[0]
+            if line[:1].isalpha() and ":" in line:
+                assert key not in seen, f"{path.name} defines {key} twice"
+                seen.add(key)
+        assert not seen & {k for other in GROUP_VARS if other != path for k in load_yaml(other) or {}}, path
 
 
 TEARDOWN_ROLES = sorted(path.parents[1].name for path in ROLES.glob("*/tasks/teardown.yml"))

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .apptest_support import AppServer, PostgresCluster, app_server, ensure_venv, frameworks, load_manifest
+from labkit.apps import AppServer, app_server, ensure_venv, frameworks, load_manifest
+from labkit.postgres import PostgresCluster
+
 from .server_fixtures import pg, server_logs
 
 __all__ = ["pg", "server_logs"]

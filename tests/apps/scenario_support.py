@@ -1,30 +1,14 @@
-"""Helpers for the scenario tests: the shared scenarios module, the app kinds, a real upstream service."""
+"""Helpers for the scenario tests: the shared scenarios module and the app kinds (the upstream service they
+run against is labkit.upstream)."""
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import importlib
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
-from .apptest_support import (
-    COMMON_DIR,
-    REPO,
-    _stop_process_group,
-    ensure_venv,
-    frameworks,
-    free_port,
-    load_manifest,
-)
-
-UPSTREAM_SCRIPT = REPO / "roles" / "upstream" / "files" / "lab_upstream.py"
-# The upstream service runs on aiohttp and uvloop, which the aiohttp app's venv has.
-UPSTREAM_VENV_FRAMEWORK = "aiohttp"
+from labkit.apps import frameworks, load_manifest
+from labkit.paths import COMMON_DIR
 
 
 def import_scenarios() -> ModuleType:
@@ -40,37 +24,3 @@ def native_kind(framework: str) -> str:
 
 
 NATIVE_KIND = {fw: native_kind(fw) for fw in frameworks()}
-
-
-@contextlib.contextmanager
-def upstream_service(log_dir: Path, latency_ms: int) -> Iterator[str]:
-    """The lab's upstream service on a free loopback port; yields its base URL."""
-    python = ensure_venv(UPSTREAM_VENV_FRAMEWORK) / "bin" / "python"
-    port = free_port()
-    cmd = [str(python), str(UPSTREAM_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
-           "--latency-ms", str(latency_ms)]  # fmt: skip
-    log = log_dir / "upstream.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_for_upstream(process, port, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop_process_group(process)
-
-
-def _wait_for_upstream(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"the upstream exited with {process.returncode}:\n{log.read_text(errors='replace')}"
-            )
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            conn.request("GET", "/delay?ms=0")
-            if conn.getresponse().status == 200:
-                return
-        conn.close()
-        time.sleep(0.1)
-    raise RuntimeError(f"the upstream did not answer within {timeout}s:\n{log.read_text(errors='replace')}")

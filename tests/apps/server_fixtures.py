@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .apptest_support import PG_BIN, PostgresCluster, postgres_cluster
+from labkit.postgres import PG_BIN, PostgresCluster, postgres_cluster
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Every app in apps/ on a real Postgres under its default gunicorn worker class (benchmark-rules.md 2)."""
+"""Every app in apps/ on a real Postgres under its default gunicorn worker class (docs/test-types.md §2 "Test
+types")."""
 
 from __future__ import annotations
 
@@ -12,25 +13,15 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from .apptest_support import AppServer, PostgresCluster, Response, get, load_manifest
+from analysis.verify.rules import EXTRA_FORTUNE
+from analysis.verify.rules import FORTUNES as RULE_FORTUNES
+from labkit.apps import AppServer, Response, get, load_manifest
+from labkit.postgres import PostgresCluster
 
 pytestmark = pytest.mark.needs_postgres
 
-FORTUNES = [
-    (0, "Additional fortune added at request time."),
-    (1, "fortune: No such file or directory"),
-    (2, "A computer scientist is someone who fixes things that aren't broken."),
-    (3, "After enough decimal places, nobody gives a damn."),
-    (4, "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1"),
-    (5, "A computer program does what you tell it to do, not what you want it to do."),
-    (6, "Emacs is a nice operating system, but I prefer UNIX. — Tom Christaensen"),
-    (7, "Any program that runs right is obsolete."),
-    (8, "A list is only as strong as its weakest link. — Donald Knuth"),
-    (9, "Feature: A bug with seniority."),
-    (10, "Computers make very fast, very accurate mistakes."),
-    (11, '<script>alert("This should not be displayed in a browser alert box.");</script>'),
-    (12, "フレームワークのベンチマーク"),
-]
+# The twelve rows of the fortune table and the one each request adds (the verifier's data set).
+FORTUNES = [EXTRA_FORTUNE, *RULE_FORTUNES]
 EXPECTED_FORTUNES_PAGE = (
     "<!DOCTYPE html><html><head><title>Fortunes</title></head><body><table>"
     "<tr><th>id</th><th>message</th></tr>"
@@ -191,7 +182,8 @@ def _stat_sums(pg: PostgresCluster, pattern: str) -> tuple[int, int]:
 def test_database_hits(
     server: AppServer, pg: PostgresCluster, path: str, requests: int, pattern: str, calls: int, rows: int
 ) -> None:
-    """The pg_stat_statements check of the verifier (benchmark-rules.md 3), scaled down."""
+    """The pg_stat_statements check of the verifier, scaled down (docs/test-types.md §3.5 "Database-hit
+    check")."""
     if "update" in pattern and load_manifest(server.framework).get("updates_write") == "per_row":
         calls = rows
     pg.psql("SELECT pg_stat_statements_reset()")

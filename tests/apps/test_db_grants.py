@@ -1,7 +1,7 @@
 """Every app's database routes under exactly the rights roles/postgres gives benchmarkdbuser (issue 14,
 point 4).
 
-The other app tests make benchmarkdbuser the owner of their throwaway database (apptest_support.py),
+The other app tests make benchmarkdbuser the owner of their throwaway database (labkit/postgres.py),
 which allows anything. Here a cluster of its own takes the lab's layout: the database and the tables belong
 to postgres, PUBLIC may not connect or create, and benchmarkdbuser holds only the table rights of the role's
 _postgres_app_privileges (roles/postgres/vars/main.yml, read from the file). Every framework in each of its
@@ -18,18 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .apptest_support import (
-    DB_NAME,
-    DB_USER,
-    REPO,
-    PostgresCluster,
-    app_server,
-    ensure_venv,
-    frameworks,
-    get,
-    load_manifest,
-    postgres_cluster,
-)
+from labkit.apps import app_server, ensure_venv, frameworks, get, load_manifest
+from labkit.paths import REPO
+from labkit.postgres import DB_NAME, DB_USER, PostgresCluster, postgres_cluster
 
 pytestmark = pytest.mark.needs_postgres
 

@@ -21,22 +21,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import pytest
 
-from .apptest_support import (
-    REPO,
-    AppServer,
-    PostgresCluster,
-    app_server,
-    ensure_venv,
-    frameworks,
-    free_port,
-)
+from labkit.apps import AppServer, app_server, ensure_venv, frameworks
+from labkit.nginx import render_nginx_conf
+from labkit.postgres import PostgresCluster
+from labkit.processes import free_port
 
 pytestmark = pytest.mark.needs_postgres
 
-NGINX_TEMPLATE = REPO / "roles" / "app_server" / "templates" / "nginx.conf.j2"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 # Connection: close makes a server close after its answer, so reading until the close ends promptly.
 HOST = b"Host: localhost\r\nConnection: close\r\n"
@@ -91,29 +84,16 @@ class Stack:
 
 def _render_nginx_conf(root: Path, socket_path: Path, port: int) -> Path:
     """The role's nginx.conf with this test's paths, port and user (the template's own variables)."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["ansible.builtin.regex_replace"] = lambda value, pattern, repl: re.sub(
-        pattern, repl, str(value)
+    return render_nginx_conf(
+        root,
+        socket_path,
+        port,
+        rendered_by="tests/apps/test_malformed_http.py",
+        user="root",
+        nofile_limit=4096,
+        worker_connections=1024,
+        upstream_keepalive=16,
     )
-    for name in ("log", "run", "state"):
-        (root / name).mkdir(parents=True, exist_ok=True)
-    text = env.from_string(NGINX_TEMPLATE.read_text()).render(
-        ansible_managed="rendered by tests/apps/test_malformed_http.py",
-        inventory_hostname="test",
-        _app_server_user="root",
-        supervisor_nofile_limit="4096",
-        _app_server_run_dir=root / "run",
-        _app_server_log_dir=root / "log",
-        _app_server_state_dir=root / "state",
-        _app_server_socket=socket_path,
-        app_server_nginx_worker_connections=1024,
-        app_server_nginx_upstream_keepalive=16,
-        app_server_listen_address="127.0.0.1",
-        app_server_port=port,
-    )
-    conf = root / "nginx.conf"
-    conf.write_text(text)
-    return conf
 
 
 @contextlib.contextmanager

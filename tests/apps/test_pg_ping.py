@@ -11,7 +11,9 @@ from types import ModuleType
 
 import pytest
 
-from .apptest_support import DB_NAME, DB_USER, PG_BIN, REPO, PostgresCluster, as_postgres, free_port
+from labkit.paths import REPO
+from labkit.postgres import DB_NAME, DB_USER, PG_BIN, PostgresCluster, as_postgres
+from labkit.processes import free_port
 
 pytestmark = pytest.mark.needs_postgres
 

@@ -18,18 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from .apptest_support import (
-    COMMON_DIR,
-    AppServer,
-    PostgresCluster,
-    app_server,
-    ensure_venv,
-    frameworks,
-    free_port,
-    get,
-    load_manifest,
-)
-from .scenario_support import NATIVE_KIND, import_scenarios, upstream_service
+from labkit.apps import AppServer, app_server, ensure_venv, frameworks, get, load_manifest
+from labkit.paths import COMMON_DIR
+from labkit.postgres import PostgresCluster
+from labkit.processes import free_port
+from labkit.upstream import upstream_service
+
+from .scenario_support import NATIVE_KIND, import_scenarios
 
 pytestmark = pytest.mark.needs_postgres
 

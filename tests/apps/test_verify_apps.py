@@ -13,9 +13,9 @@ import pytest
 
 from analysis.verify.rules import TEST_TYPES
 from analysis.verify.sequence import verify_framework
+from labkit.apps import AppServer
+from labkit.postgres import PostgresCluster
 from tests.conftest import NOT_APPLICABLE
-
-from .apptest_support import AppServer, PostgresCluster
 
 pytestmark = pytest.mark.needs_postgres
 

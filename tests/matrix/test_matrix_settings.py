@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
+from labkit.apps import frameworks, load_manifest
 from roles.app_server.filter_plugins.app_server_matrix import (
     MatrixError,
     app_server_matrix,
     app_server_program,
 )
-
-from ..apps.apptest_support import frameworks, load_manifest
 
 MANIFESTS = {fw: load_manifest(fw) for fw in frameworks()}
 BASE = {"cpus": 2, "expected_concurrency": 512, "db_mode": "raw"}

@@ -20,18 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from labkit.apps import AppServer, Response, app_server, connection, frameworks, get, load_manifest
+from labkit.postgres import PostgresCluster
 from roles.app_server.filter_plugins import app_server_matrix as matrix
-
-from ..apps.apptest_support import (
-    AppServer,
-    PostgresCluster,
-    Response,
-    app_server,
-    connection,
-    frameworks,
-    get,
-    load_manifest,
-)
 
 pytestmark = pytest.mark.needs_postgres
 ONE_AT_A_TIME = matrix.ONE_AT_A_TIME

@@ -7,6 +7,7 @@ point the client finished, measures the rest, and the run's results hold every p
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -41,6 +42,33 @@ def _metas(raw: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid, from /proc (ansible-playbook's workers start sessions of their own, so its
+    process group does not hold them all)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_all(pid: int) -> None:
+    """SIGKILL the controller's process group and every process below it at once."""
+    below = _descendants(pid)
+    os.killpg(pid, signal.SIGKILL)
+    for child in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
 def test_a_run_whose_controller_was_killed_is_resumed(
     mh: MultiHostLab, three_host_inventory: Path, provisioned: PlaybookRun, tmp_path: Path
 ) -> None:
@@ -56,11 +84,11 @@ def test_a_run_whose_controller_was_killed_is_resumed(
             assert time.monotonic() < deadline, log.read_text()[-5000:]
             time.sleep(0.1)
         # The controller dies as a laptop does: ansible-playbook and its forked workers at once.
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_all(proc.pid)
         killed_ms = time.time_ns() // 1_000_000
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _kill_all(proc.pid)
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     run_dir = tmp_path / run_id

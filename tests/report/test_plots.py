@@ -27,7 +27,8 @@ from analysis.plots import (
     save_plots,
     throughput_figure,
 )
-from analysis.report import load_run, read_samples
+from analysis.run import load_run
+from analysis.tables import build_summary
 from analysis.tidy import PERCENTILE_COLUMNS
 
 from .conftest import FULL_RUN, SAMPLE_RUN
@@ -49,12 +50,18 @@ def legend_texts(ax: Axes) -> list[str]:
     return [t.get_text() for t in legend.get_texts()]
 
 
+def measured(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A saved run's tidy frame as measured (without the resource columns) and its summary."""
+    tidy = load_run(run_dir).tidy
+    return tidy, build_summary(tidy)
+
+
 @pytest.fixture(scope="module")
 def full() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    data = load_run(FULL_RUN)
-    samples, warnings = read_samples(FULL_RUN)
-    assert samples is not None and warnings == []
-    return data.tidy, data.summary, samples
+    run = load_run(FULL_RUN)
+    samples, warnings = run.resources.samples, run.warnings.resources
+    assert not samples.empty and warnings == ()
+    return run.tidy, build_summary(run.tidy), samples
 
 
 def test_summarize_saves_every_plot_as_png_and_svg(full_run: Path) -> None:
@@ -119,13 +126,13 @@ def test_throughput_lines_are_the_summary(full: tuple[pd.DataFrame, ...], test_t
 
 
 def test_levels_with_errors_are_ringed() -> None:
-    data = load_run(SAMPLE_RUN)
+    tidy, summary = measured(SAMPLE_RUN)
     for test_type in ("json", "plaintext", "queries"):
-        ax = throughput_figure(data.summary, test_type, data.tidy).axes[0]
+        ax = throughput_figure(summary, test_type, tidy).axes[0]
         ringed = sum(
             len(np.asarray(c.get_offsets())) for c in ax.collections if isinstance(c, PathCollection)
         )
-        flagged = data.summary[(data.summary["test_type"] == test_type) & data.summary["has_errors"]]
+        flagged = summary[(summary["test_type"] == test_type) & summary["has_errors"]]
         assert ringed == len(flagged) > 0, test_type
         assert "level with errors" in legend_texts(ax)
 
@@ -190,10 +197,11 @@ def test_resources_show_every_host_metric_and_level(full: tuple[pd.DataFrame, ..
 
 
 def test_resources_absent_or_empty() -> None:
-    data = load_run(SAMPLE_RUN)
-    assert read_samples(SAMPLE_RUN) == (None, [])
-    assert resources_figure(pd.DataFrame(), data.tidy) is None
-    assert {p.name for p in run_plots(data.tidy, data.summary, None)} == {
+    run = load_run(SAMPLE_RUN)
+    tidy, summary = run.tidy, build_summary(run.tidy)
+    assert run.resources.samples.empty
+    assert resources_figure(pd.DataFrame(), tidy) is None
+    assert {p.name for p in run_plots(tidy, summary, None)} == {
         "throughput-json",
         "throughput-plaintext",
         "throughput-queries",
@@ -204,7 +212,7 @@ def test_resources_absent_or_empty() -> None:
 
 def test_comparison_has_a_line_per_run_and_framework(full: tuple[pd.DataFrame, ...]) -> None:
     _tidy, summary, _samples = full
-    sample = load_run(SAMPLE_RUN).summary
+    _sample_tidy, sample = measured(SAMPLE_RUN)
     ax = comparison_figure([("A", summary), ("B", sample)], "json").axes[0]
     labels = sorted(
         str(line.get_label()) for line in ax.get_lines() if not str(line.get_label()).startswith("_")

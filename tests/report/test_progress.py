@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import yaml
 
+from labcore import test_types
+
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "playbooks" / "filter_plugins"
-SPECS: dict[str, Any] = yaml.safe_load((REPO / "playbooks" / "vars" / "test_types.yml").read_text())[
-    "lab_test_type_specs"
-]
+SPECS: dict[str, Any] = test_types.specs()
 # The quick profile: 5 s levels, 2 s primer, 5 s warm-up, 1 s pauses.
 QUICK = {
     "concurrency_levels": [16, 64, 256],
@@ -139,6 +139,7 @@ def test_ansible_loads_the_filters_and_renders_the_label(tmp_path: Path) -> None
                     "hosts": "localhost",
                     "gather_facts": False,
                     "vars_files": [str(REPO / "playbooks" / "vars" / "test_types.yml")],
+                    "vars": {"lab_scenario_params": {"sleep_ms": 50, "cpu_n": 1000, "upstream_ms": 50}},
                     "tasks": [
                         {
                             "name": "Render",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -14,7 +15,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 
 from analysis.cli import main
-from analysis.report import load_run, write_run_report
+from analysis.outputs import write_report
+from analysis.report import run_report
+from analysis.run import load_run
+from analysis.summarize import summarize
+from analysis.tables import build_summary
 
 from .browser import full_page_screenshot, open_page
 from .conftest import FULL_RUN, SAMPLE_RUN
@@ -190,12 +195,15 @@ def test_report_is_self_contained(full_run: Path) -> None:
 
 def test_richer_tidy_and_summary_columns_are_shown(tmp_path: Path, browser: WebDriver) -> None:
     """Columns other parts of the analysis add (CPU per request, repeat statistics) reach the report."""
-    data = load_run(FULL_RUN)
+    run = load_run(FULL_RUN)
     samples = pd.read_csv(FULL_RUN / "resources" / "samples.csv")
-    data.run_dir = tmp_path  # the report and its plots go there; the saved run stays untouched
-    data.tidy = with_cpu_columns(data.tidy, samples)
-    data.summary = data.summary.assign(some_new_metric=1.5, unstable=False)
-    report = write_run_report(data)
+    analysis = replace(
+        summarize(run),
+        tidy=with_cpu_columns(run.tidy, samples),
+        summary=build_summary(run.tidy).assign(some_new_metric=1.5, unstable=False),
+    )
+    # the report and its plots go to tmp_path; the saved run stays untouched
+    report = write_report(tmp_path, run_report(run, analysis))
     assert open_page(browser, report) == []
     assert browser.find_element(By.ID, "plot-cpu-per-request").is_displayed()
     table = 'table.summary[data-test-type="db"]'

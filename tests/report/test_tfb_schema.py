@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from analysis.report import load_run
+from analysis.run import load_run
 from analysis.tfb_results import TFB_TYPES, build_tfb_results, validate_tfb_results
 
 from .conftest import FULL_RUN
@@ -120,7 +120,7 @@ def test_schema_rejects_what_the_site_cannot_load(
 
 def test_duration_comes_from_the_data_when_run_json_has_none() -> None:
     data = load_run(FULL_RUN)
-    run = {k: v for k, v in data.run.items() if k != "duration_s"}
+    run = {k: v for k, v in data.meta.items() if k != "duration_s"}
     results = build_tfb_results(data.tidy, run, data.frameworks)
     validate_tfb_results(results)
     assert results["duration"] == 3

@@ -1,9 +1,10 @@
 """A short scenario sweep over server configurations, run like the lab runs it, on real servers.
 
 Each configuration is a real gunicorn (2 workers) serving the real app, against a throwaway Postgres and the
-lab's upstream service. The sweep of each scenario type comes from playbooks/vars/test_types.yml through the
-playbooks' own filter (lab_sweep_points); every point is measured by wrk through wrk_scripts/lab_wrk_run.py
-into a run directory laid out as benchmark.yml lays it out, and read back by the analysis (tidy, summary).
+lab's upstream service. The sweep of each scenario type comes from the registry (labcore/test_types.py)
+through the playbooks' own filter (lab_sweep_points); every point is measured by wrk through
+wrk_scripts/lab_wrk_run.py into a run directory laid out as benchmark.yml lays it out, and read back by the
+analysis (tidy, summary).
 
 What must come out, at the same worker count: with a 50 ms sleep, a process serves one sleeping request at a
 time under the sync worker and under gevent without monkey-patching (at most 2 workers x 20 requests/s),
@@ -23,18 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 import pytest
-import yaml
 
 from analysis.raw_files import load_raw_points
 from analysis.tables import build_summary
 from analysis.tidy import build_tidy
+from labcore import test_types
+from labkit.apps import app_server, load_manifest
+from labkit.paths import REPO
+from labkit.postgres import PG_BIN, PostgresCluster, postgres_cluster
+from labkit.upstream import upstream_service
 from tests.conftest import NOT_APPLICABLE
-
-from ..apps.apptest_support import PG_BIN, REPO, PostgresCluster, app_server, load_manifest, postgres_cluster
-from ..apps.scenario_support import upstream_service
 
 pytestmark = pytest.mark.needs_postgres
 
@@ -57,7 +58,6 @@ SCENARIO_PARAMS = {"sleep_ms": SLEEP_MS, "cpu_n": 1000, "upstream_ms": SLEEP_MS}
 # connections against 2 processes); the upstream call also costs CPU (httpx, the upstream service) on a
 # machine wrk and the servers share, so its margin is smaller.
 FACTOR = {"sleep": 5, "upstream": 4}
-TEST_TYPES = REPO / "playbooks" / "vars" / "test_types.yml"
 LAB_WRK_RUN = REPO / "wrk_scripts" / "lab_wrk_run.py"
 REPORT_LUA = REPO / "wrk_scripts" / "report.lua"
 
@@ -94,10 +94,8 @@ def _has(worker_class: str) -> bool:
 
 
 def scenario_spec(test_type: str) -> dict[str, Any]:
-    """The test type's spec from test_types.yml, its path rendered with SCENARIO_PARAMS (as Ansible would)."""
-    spec: dict[str, Any] = dict(yaml.safe_load(TEST_TYPES.read_text())["lab_test_type_specs"][test_type])
-    spec["path"] = jinja2.Template(spec["path"]).render(lab_scenario_params=SCENARIO_PARAMS)
-    return spec
+    """The test type's spec from the registry, its path filled with SCENARIO_PARAMS (as the playbooks do)."""
+    return test_types.get(test_type).spec(SCENARIO_PARAMS)
 
 
 def sweep(base_url: str, run_dir: Path, config: Config, test_type: str) -> None:

@@ -29,7 +29,7 @@ TEMPLATE = (REPO / "roles" / "app_server" / "templates" / "nginx.conf.j2").read_
 def test_playbooks_and_analysis_agree_on_the_ceiling() -> None:
     assert CEILING_VARS["__lab_ceiling_framework"] == CEILING_FRAMEWORK
     assert sorted(CEILING_VARS["__lab_ceiling_expected"]) == sorted(CEILING_TYPES)
-    # benchmark-rules.md section 2: the exact bodies of /json and /plaintext
+    # docs/test-types.md §2.2 "The six types": the exact bodies of /json and /plaintext
     assert CEILING_VARS["__lab_ceiling_expected"]["plaintext"]["body"] == "Hello, World!"
     assert CEILING_VARS["__lab_ceiling_expected"]["json"]["body"] == '{"message":"Hello, World!"}'
 

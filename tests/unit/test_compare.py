@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.compare import COMPARE_COLUMNS, CompareError, compare_runs, load_points
+from analysis.compare import COMPARE_COLUMNS, CompareError, compare_runs, compare_with_baseline, run_points
+from analysis.run import load_run
 
 from .conftest import REPO
 
@@ -28,7 +29,7 @@ def t_cdf_df4(t: float) -> float:
 
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
-    return compare_runs(RUN_A, RUN_B)[0]
+    return compare_runs(load_run(RUN_A), load_run(RUN_B))[0]
 
 
 def point(frame: pd.DataFrame, framework: str, test_type: str, level: int) -> pd.Series:
@@ -38,7 +39,7 @@ def point(frame: pd.DataFrame, framework: str, test_type: str, level: int) -> pd
 
 
 def test_clients_of_a_repeat_are_summed() -> None:
-    points = load_points(RUN_A)
+    points = run_points(load_run(RUN_A))
     rows = points[(points.framework == "alpha") & (points.test_type == "json") & (points.level == 16)]
     assert list(rows["requestsPerSecond"]) == [100.0, 102.0, 98.0]  # 60 + 40, 62 + 40, 58 + 40
 
@@ -101,7 +102,7 @@ def test_bad_run_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "no such run directory" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     with pytest.raises(CompareError, match="no level data"):
-        load_points(tmp_path / "empty")
+        run_points(load_run(tmp_path / "empty"))
 
 
 def test_make_compare_target() -> None:
@@ -122,3 +123,12 @@ def test_make_compare_target() -> None:
         check=False,
     )
     assert usage.returncode != 0 and "usage: make compare A=" in usage.stderr
+
+
+def test_several_runs_against_one_baseline(frame: pd.DataFrame) -> None:
+    a, b = load_run(RUN_A), load_run(RUN_B)
+    (ab, text_ab), (aa, _text_aa) = compare_with_baseline([a, b, a])
+    assert ab.equals(frame) and text_ab == compare_runs(a, b)[1]
+    assert set(aa["ratio"]) == {1.0}
+    with pytest.raises(CompareError, match="two or more runs"):
+        compare_with_baseline([a])

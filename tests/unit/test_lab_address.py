@@ -185,8 +185,10 @@ def test_the_filters_are_registered() -> None:
 
 
 def test_the_validation_role_uses_the_same_file() -> None:
-    link = REPO / "roles" / "lab_settings" / "filter_plugins" / "lab_address.py"
-    assert link.resolve() == (REPO / "playbooks" / "filter_plugins" / "lab_address.py").resolve()
+    from roles.lab_settings.files import lab_settings_rules
+
+    used = Path(lab_settings_rules.lab_ip_problem.__code__.co_filename).resolve()
+    assert used == (REPO / "playbooks" / "filter_plugins" / "lab_address.py").resolve()
 
 
 @pytest.mark.parametrize(

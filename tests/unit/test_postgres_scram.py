@@ -16,9 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from labkit.postgres import DB_NAME, PostgresCluster, postgres_cluster
 from roles.postgres.filter_plugins import postgres_scram as scram
-
-from ..apps.apptest_support import DB_NAME, PostgresCluster, postgres_cluster
 
 pytestmark = pytest.mark.needs_postgres
 

@@ -7,13 +7,12 @@ import json
 import shutil
 from pathlib import Path
 
-import yaml
-
 from analysis.raw_files import load_raw_points
 from analysis.run_meta import load_frameworks, load_run_json
 from analysis.tables import build_summary, render_tables
 from analysis.tfb_results import TFB_TYPES, build_tfb_results, is_tfb_type, validate_tfb_results
 from analysis.tidy import build_tidy
+from labcore import test_types
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO_TYPES = ("sleep", "cpu", "upstream", "upstream_sync")
@@ -69,16 +68,21 @@ def test_scenario_types_are_in_the_tables_but_not_in_results_json(sample_run: Pa
 
 
 def test_test_type_specs_of_the_scenarios() -> None:
-    """playbooks/vars/test_types.yml: each scenario is a concurrency sweep of its route, marked scenario."""
-    specs = yaml.safe_load((REPO / "playbooks" / "vars" / "test_types.yml").read_text())[
-        "lab_test_type_specs"
-    ]
+    """The registry (labcore/test_types.py): each scenario is a concurrency sweep of its route, marked
+    scenario."""
+    specs = test_types.specs()
     expected_paths = {
-        "sleep": "/sleep?ms={{ lab_scenario_params.sleep_ms }}",
-        "cpu": "/cpu?n={{ lab_scenario_params.cpu_n }}",
-        "upstream": "/upstream?ms={{ lab_scenario_params.upstream_ms }}",
-        "upstream_sync": "/upstream?client=sync&ms={{ lab_scenario_params.upstream_ms }}",
+        "sleep": "/sleep?ms={sleep_ms}",
+        "cpu": "/cpu?n={cpu_n}",
+        "upstream": "/upstream?ms={upstream_ms}",
+        "upstream_sync": "/upstream?client=sync&ms={upstream_ms}",
     }
     for test_type, path in expected_paths.items():
-        assert specs[test_type] == {"path": path, "sweep": "concurrency", "accept": "json", "scenario": True}
-    assert not any(spec.get("scenario") for name, spec in specs.items() if name not in expected_paths)
+        spec = specs[test_type]
+        assert (spec["path"], spec["sweep"], spec["accept"], spec["scenario"]) == (
+            path,
+            "concurrency",
+            "json",
+            True,
+        )
+    assert not any(spec["scenario"] for name, spec in specs.items() if name not in expected_paths)

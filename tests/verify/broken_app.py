@@ -1,4 +1,5 @@
-"""A small real HTTP server with the six routes of benchmark-rules.md: right, or with ONE rule broken.
+"""A small real HTTP server with the six routes of docs/test-types.md §2 "Test types": right, or with ONE
+rule broken.
 
     <app venv>/bin/python tests/verify/broken_app.py --port PORT --break NAME
 

@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
-from ..apps.apptest_support import PostgresCluster, ensure_venv, free_port
+from labkit.apps import ensure_venv
+from labkit.postgres import PostgresCluster
+from labkit.processes import free_port
+
 from ..apps.server_fixtures import pg
 
 __all__ = ["pg"]

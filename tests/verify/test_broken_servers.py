@@ -1,9 +1,9 @@
 """The verifier against small real servers that each break one rule, on a real throwaway Postgres.
 
 Each server (tests/verify/broken_app.py) is right except for its one break, so the test can say exactly
-which checks must not pass and with which grade (benchmark-rules.md section 3); every other check must pass.
-The types verified per break are the ones the break touches, to keep the run short; the unbroken server is
-verified on all six.
+which checks must not pass and with which grade (docs/test-types.md §3.3 "What warns and what fails"); every
+other check must pass. The types verified per break are the ones the break touches, to keep the run short;
+the unbroken server is verified on all six.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import pytest
 from analysis.verify.checks import Check, type_grade
 from analysis.verify.rules import TEST_TYPES
 from analysis.verify.sequence import verify_framework
+from labkit.paths import REPO
+from labkit.postgres import PostgresCluster
 
-from ..apps.apptest_support import REPO, PostgresCluster
 from .conftest import broken_server
 
 pytestmark = pytest.mark.needs_postgres

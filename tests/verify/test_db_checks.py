@@ -1,4 +1,5 @@
-"""Database-hit and update checks from counter and World snapshots (section 3's figures and margins)."""
+"""Database-hit and update checks from counter and World snapshots (docs/test-types.md §3.4 "Update check",
+§3.5 "Database-hit check")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The pure grading functions of analysis.verify on hand-made responses (section 3's grades, rule by rule)."""
+"""The pure grading functions of analysis.verify on hand-made responses, rule by rule (docs/test-types.md
+§3.3 "What warns and what fails")."""
 
 from __future__ import annotations
 

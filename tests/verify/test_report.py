@@ -15,8 +15,7 @@ from analysis.verify.http_checks import HttpResult
 from analysis.verify.load import LoadResult
 from analysis.verify.report import build_report, write_report
 from analysis.verify.sql import COUNTERS, WORLDS, counter_keys
-
-from ..apps.apptest_support import REPO
+from labkit.paths import REPO
 
 BASE = "http://10.0.0.2:8080"
 ZERO = dict.fromkeys(counter_keys(), 0)

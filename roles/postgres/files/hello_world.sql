@@ -1,4 +1,4 @@
--- Schema and data of the benchmark database (benchmark-rules.md section 1).
+-- Schema and data of the benchmark database (docs/test-types.md §1 "Data").
 -- Run as the database owner inside `hello_world`. Idempotent: tables are created if missing and filled
 -- only while empty, so a re-run never reshuffles World.
 

@@ -1,1 +1,0 @@
-../../app_server/filter_plugins/app_server_matrix.py

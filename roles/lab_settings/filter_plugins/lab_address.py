@@ -1,1 +1,0 @@
-../../../playbooks/filter_plugins/lab_address.py

@@ -1,1 +1,0 @@
-../../postgres/filter_plugins/postgres_settings.py
