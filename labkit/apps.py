@@ -155,13 +155,13 @@ def app_server(
         )
     app = AppServer(framework, mode, port, process, log, cmd, unix_socket=unix_socket, config=config)
     try:
-        _wait_until_serving(app)
+        wait_until_serving(app)
         yield app
     finally:
         stop_process_group(process)
 
 
-def _wait_until_serving(server: AppServer, timeout: float = 60) -> None:
+def wait_until_serving(server: AppServer, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -1,6 +1,12 @@
 """ORM database access for the asyncio apps (aiohttp, FastAPI): SQLAlchemy 2 async, one engine per worker.
 
 Nothing here depends on the web framework, so the apps share it; each app's db_orm.py re-exports it.
+
+Per request the session costs the statements the route needs and nothing else: the engine runs in autocommit
+(no BEGIN before the first statement, no ROLLBACK when the session gives its connection back) and the pool
+returns connections without a reset. Each statement is then its own transaction, as in the raw layer; the
+single UPDATE of /updates is atomic by itself. SQLAlchemy has no pipelined form of N selects, so /queries
+runs N executions of one cached statement, one round trip each.
 """
 
 from __future__ import annotations
@@ -47,8 +53,15 @@ async def open_pool(config: common.DbConfig) -> None:
         port=config.port,
         database=config.name,
     )
-    _engine = create_async_engine(url, pool_size=config.pool_size, max_overflow=0)
-    _session = async_sessionmaker(_engine, expire_on_commit=False)
+    _engine = create_async_engine(
+        url,
+        pool_size=config.pool_size,
+        max_overflow=0,
+        pool_timeout=common.POOL_WAIT_S,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+    )
+    _session = async_sessionmaker(_engine, expire_on_commit=False, autoflush=False)
 
 
 async def close_pool() -> None:
@@ -77,7 +90,8 @@ async def fortunes() -> list[tuple[int, str]]:
 
 async def update_worlds(n: int) -> list[dict[str, int]]:
     new_numbers = {}
-    async with _session() as session, session.begin():
+    # No session.begin(): in autocommit every statement commits itself, and the UPDATE is a single statement.
+    async with _session() as session:
         for world_id in common.distinct_random_ids(n):
             world = (await session.scalars(SELECT_WORLD, {"id": world_id})).one()
             new_numbers[world.id] = common.new_random_number(world.randomnumber)

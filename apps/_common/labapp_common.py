@@ -18,6 +18,12 @@ MAX_QUERIES = 500
 EXTRA_FORTUNE = (0, "Additional fortune added at request time.")
 DB_MODES = ("raw", "orm")
 
+# How long a request waits for a pooled database connection before it fails. Under a benchmark's load every
+# connection of a small pool is busy and requests queue for one, as they would at the database; the client's
+# own timeout is the limit that counts, so the pools wait far longer than any client (asyncpg's pool waits
+# forever; SQLAlchemy's and psycopg_pool's default of 30 s turned a slow spell into 500s).
+POOL_WAIT_S = 3600.0
+
 # The raw SQL of every app, written once in psycopg's placeholder style (%s); asyncpg's numbered style is
 # derived by numbered_placeholders().
 SELECT_WORLD = "SELECT id, randomnumber FROM world WHERE id = %s"

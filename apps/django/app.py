@@ -17,7 +17,7 @@ from django.conf import settings
 
 CONFIG = common.db_config_from_env()
 GREENLETS = common.greenlet_worker()
-POOL = {"pool": {"min_size": CONFIG.pool_size, "max_size": CONFIG.pool_size}}
+POOL = {"pool": {"min_size": CONFIG.pool_size, "max_size": CONFIG.pool_size, "timeout": common.POOL_WAIT_S}}
 
 settings.configure(
     DEBUG=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import labapp_common as common
 from django.db import models
+from django.db.models import Case, IntegerField, Value, When
 
 
 class World(models.Model):  # type: ignore[misc]
@@ -45,6 +46,9 @@ def update_worlds(n: int) -> list[dict[str, int]]:
     worlds = [World.objects.get(id=world_id) for world_id in common.distinct_random_ids(n)]
     for world in worlds:
         world.randomnumber = common.new_random_number(world.randomnumber)
-    # One UPDATE ... SET randomnumber = CASE WHEN id = ... END for all rows (updates_write: bulk).
-    World.objects.bulk_update(worlds, ["randomnumber"])
+    # One UPDATE ... SET randomnumber = CASE WHEN id = ... END for all rows (updates_write: bulk): the
+    # statement bulk_update() builds, without the BEGIN/COMMIT it wraps around its batches (two round trips).
+    cases = (When(id=w.id, then=Value(w.randomnumber)) for w in worlds)
+    new_numbers = Case(*cases, output_field=IntegerField())
+    World.objects.filter(id__in=[w.id for w in worlds]).update(randomnumber=new_numbers)
     return [{"id": w.id, "randomNumber": w.randomnumber} for w in worlds]

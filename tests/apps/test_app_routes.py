@@ -190,3 +190,25 @@ def test_database_hits(
     for _ in range(requests):
         assert get(server, path).status == 200
     assert _stat_sums(pg, pattern) == (calls, rows)
+
+
+# Statements that cost a round trip without reading or writing what the route needs: a transaction around a
+# single statement, or a pool's reset of the session when a connection is given back (asyncpg's default).
+_OVERHEAD = r"^\s*(begin|commit|rollback|reset|unlisten|close|discard|select pg_advisory_unlock_all)\M"
+
+
+def test_a_request_sends_only_its_own_statements(server: AppServer, pg: PostgresCluster) -> None:
+    """No BEGIN/COMMIT/ROLLBACK around the statements and no reset when the pool takes a connection back."""
+    paths = ["/db", "/queries?queries=5", "/fortunes", "/updates?queries=5"]
+    for path in paths:  # connections opened, the driver's and ORM's first-connect queries done
+        assert get(server, path).status == 200
+    pg.psql("SELECT pg_stat_statements_reset()")
+    for _ in range(5):
+        for path in paths:
+            assert get(server, path).status == 200
+    overhead = pg.psql(
+        "SELECT string_agg(calls || 'x ' || query, '; ') FROM pg_stat_statements"
+        f" WHERE query ~* '{_OVERHEAD}'"
+        " AND userid = (SELECT oid FROM pg_roles WHERE rolname = 'benchmarkdbuser')"
+    )
+    assert not overhead, overhead

@@ -60,7 +60,7 @@ def test_a_server_brings_its_own_default_worker_class() -> None:
 
 @pytest.mark.parametrize(
     ("worker_class", "pool"),
-    [("sync", 1), ("meinheld", 1), ("gevent_unpatched", 1), ("gthread", 8), ("gevent", 64)],
+    [("sync", 1), ("meinheld", 1), ("gevent_unpatched", 1), ("gthread", 8), ("gevent", 4)],
 )
 def test_the_pool_follows_what_a_worker_serves_at_once(worker_class: str, pool: int) -> None:
     assert (
@@ -71,9 +71,26 @@ def test_the_pool_follows_what_a_worker_serves_at_once(worker_class: str, pool: 
     )
 
 
-def test_event_loop_pools_share_the_expected_concurrency_between_workers() -> None:
-    config = app_server_matrix(["aiohttp"], MANIFESTS, {**BASE, "workers": 16})["aiohttp"]
-    assert config["db_pool_size"] == 32  # 512 / 16
+@pytest.mark.parametrize(
+    ("cpus", "workers", "expected_concurrency", "pool"),
+    [
+        (2, 2, 512, 4),  # 4 connections per CPU, shared by the workers
+        (2, 16, 512, 2),  # never fewer than 2 per worker
+        (16, 4, 512, 16),
+        (64, 2, 512, 64),  # never more than 64 per worker
+        (16, 2, 8, 4),  # never more than the expected concurrency per worker
+    ],
+)
+def test_event_loop_pools_follow_the_host_cpus(
+    cpus: int, workers: int, expected_concurrency: int, pool: int
+) -> None:
+    settings = {**BASE, "cpus": cpus, "workers": workers, "expected_concurrency": expected_concurrency}
+    assert app_server_matrix(["aiohttp"], MANIFESTS, settings)["aiohttp"]["db_pool_size"] == pool
+
+
+def test_a_pool_size_set_wins_over_the_rule() -> None:
+    config = app_server_matrix(["aiohttp"], MANIFESTS, {**BASE, "db_pool_size": 40})["aiohttp"]
+    assert config["db_pool_size"] == 40
 
 
 def test_a_refused_combination_raises_with_the_variable() -> None:

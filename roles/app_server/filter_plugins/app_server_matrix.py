@@ -51,6 +51,10 @@ KNOB_DEFAULTS = {
 # Knob -> (least, greatest) for the counts; 0 means the default.
 COUNT_RANGES = {"workers": (0, 256), "threads": (0, 1024), "db_pool_size": (0, 1000)}
 EVENT_LOOP_POOL_RANGE = (2, 64)
+# Database connections per app-host CPU, shared by the workers of an event loop or gevent. More
+# connections than the cores can run at once only queue in Postgres, and every backend costs it CPU and
+# memory (on one host it shares the cores with the app): a handful per worker, not one per client.
+DB_CONNECTIONS_PER_CPU = 4
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -226,14 +230,19 @@ def app_server_matrix_errors(
     return errors
 
 
-def _pool_size(worker_class: str, workers: int, threads: int | None, expected_concurrency: int) -> int:
-    """Database connections per worker process: what it can use at once."""
+def _pool_size(
+    worker_class: str, workers: int, threads: int | None, expected_concurrency: int, cpus: int
+) -> int:
+    """Database connections per worker process: what it can use at once, for event loops what the host's CPUs
+    can keep busy (DB_CONNECTIONS_PER_CPU x cpus shared by the workers, within EVENT_LOOP_POOL_RANGE and never
+    more than the expected concurrency per worker)."""
     if worker_class in ONE_AT_A_TIME:
         return 1
     if threads:
         return threads
     low, high = EVENT_LOOP_POOL_RANGE
-    return max(low, min(high, math.ceil(expected_concurrency / workers)))
+    for_cpus = math.ceil(DB_CONNECTIONS_PER_CPU * cpus / workers)
+    return max(low, min(high, for_cpus, math.ceil(expected_concurrency / workers)))
 
 
 def app_server_matrix(
@@ -265,7 +274,7 @@ def app_server_matrix(
             threads = _pick(framework, "threads", knobs, overrides)[0] or manifest.get("threads") or 1
         nginx = overrides.get(framework, {}).get("nginx", knobs["nginx"])
         pool_size = _pick(framework, "db_pool_size", knobs, overrides)[0] or _pool_size(
-            worker_class, workers, threads, expected_concurrency
+            worker_class, workers, threads, expected_concurrency, cpus
         )
         matrix[framework] = {
             "framework": framework,
