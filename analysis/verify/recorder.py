@@ -332,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--worlds-every", type=float, default=0.2, help="seconds between World snapshots")
     commands.choices["run"].add_argument("--ready-file", type=Path, help="written once the first World is in")
     commands.choices["start"].add_argument("--pidfile", type=Path, required=True)
-    commands.choices["start"].add_argument("--ready-timeout", type=float, default=15.0)
+    # Ready takes a fraction of a second; without the database the verification should not wait long for it.
+    commands.choices["start"].add_argument("--ready-timeout", type=float, default=5.0)
     commands.add_parser("stop").add_argument("--pidfile", type=Path, required=True)
     return parser
 
