@@ -9,7 +9,8 @@ differ by up to `skew_s` either way, so a snapshot stamped [t0, t1] on the db ho
 
 Before a phase: the last snapshot of its kind that lies in the gap before it (after the previous phase, for
 the same reason), after it: the first one in the gap after it (before the next phase). The first phase has
-no gap before it: the recorder's "ready" snapshot stands there, as the client starts only once it is taken.
+no gap before it: the recorder's "ready" snapshot stands there, as the client starts only once it is taken
+(unless the recorder was not ready in time: then it must not be stamped after the phase began).
 A file with no snapshot in its gap gets an error naming the phase instead (report.py reads
 <name>.error.txt). select() is pure; attribute() reads and writes the files of a verification's data dir.
 """
@@ -121,7 +122,9 @@ def select(
             of_kind = [s for s in samples if s.kind == kind and s.snapshot is not None]
             before = [s for s in of_kind if lo_before < s.t0 and s.t1 < hi_before]
             if not before and i == 0:
-                before = [s for s in of_kind if s.ready]
+                # Ready before the client started, unless it came late (the recorder went on trying) and so
+                # may have been taken during the phase.
+                before = [s for s in of_kind if s.ready and s.t1 < mark.start + skew_s]
             after = [s for s in of_kind if lo_after < s.t0 and s.t1 < hi_after]
             where = mark.phase.describe()
             picked[before_file] = (

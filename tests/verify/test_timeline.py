@@ -103,6 +103,9 @@ def test_a_gap_shorter_than_twice_the_skew_holds_nothing() -> None:
 def test_the_first_phase_takes_the_ready_snapshot_when_the_client_started_within_the_skew() -> None:
     marks = [Mark(HTTP_PHASE, 9.6, 20.0), MARKS[1]]
     assert select(timeline(), marks, TYPES, skew_s=0.5)["worlds-before.json"] == Picked(worlds(100))
+    # A recorder that became ready only while the HTTP checks ran (no database before): no World before.
+    late = [s for s in timeline() if not s.ready] + [Sample("worlds", 12.0, 12.02, worlds(100), ready=True)]
+    assert select(late, marks, TYPES, skew_s=0.5)["worlds-before.json"].error
     not_ready = [Sample(s.kind, s.t0, s.t1, s.snapshot) for s in timeline()]
     assert select(not_ready, marks, TYPES, skew_s=0.5)["worlds-before.json"].error.startswith(
         "no worlds snapshot of the database lies in the quiet gap before the HTTP checks (the recorder's"
