@@ -9,9 +9,17 @@
     report --framework F --types T,.. --data DIR --out DIR [--target URL]
                                  grade everything in DIR, write verification.txt and summary.json into
                                  --out, print the summary
+    phases URL --types T,.. --out DIR [--skew-ms N]
+                                 the HTTP checks, then each database type's load, each followed by a quiet
+                                 gap, their wall-clock times in DIR/phases.json (on the lab's client, while
+                                 recorder.py samples the database on the db host); prints what `http` prints
+                                 and the files written
+    report --framework F --types T,.. --data DIR --out DIR [--target URL]
+                                 (with DIR/phases.json and DIR/recording.jsonl: the snapshot files are first
+                                 picked from the recording by time, timeline.py)
     run URL --framework F --types T,.. --out DIR --psql "psql ARGS"
                                  all of it in one go, on a host where `psql ARGS -c SQL` reaches hello_world
-                                 as a superuser (for app developers; the playbook runs the steps itself)
+                                 as a superuser (for app developers, and the tests)
 
 Stdlib only, so the package can also be copied to a client and run as ``python -m verify``. Exit status: 0
 when the step ran (the grades are in the output, not in the status), 2 on bad arguments.
@@ -34,8 +42,13 @@ from .http_checks import verify_http
 from .load import LoadResult, run_load
 from .report import build_report, write_report
 from .rules import DB_HITS, DB_TYPES, LOAD_CONCURRENCY, LOAD_REQUESTS, TEST_TYPES, accept_header
-from .sequence import db_types_to_load, verify_framework
+from .sequence import PHASES, QuietGaps, db_types_to_load, run_phases, verify_framework
 from .sql import parse_counters, statements_json
+from .timeline import attribute
+
+# Beyond twice the clock skew, a quiet gap holds this long: a few counter samples and a World snapshot of the
+# recorder (recorder.py: every 0.04 s; World once the counters are still for 0.1 s, at most every 0.2 s).
+GAP_MARGIN_S = 0.6
 
 
 def _types(value: str) -> list[str]:
@@ -94,7 +107,20 @@ def cmd_dbhits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_phases(args: argparse.Namespace) -> int:
+    gaps = QuietGaps(args.skew_ms / 1000, args.margin)
+    try:
+        run_phases(args.url, args.types, args.out, gaps, args.timeout)
+    finally:
+        _write_json(args.out / PHASES, gaps.to_json(args.types))
+    http = _read_json(args.out / "http.json")
+    files = sorted(p.name for p in args.out.iterdir() if p.is_file())
+    _print({"grades": http["grades"], "load": db_types_to_load(args.types, http["grades"]), "files": files})
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
+    attribute(args.data)
     report = build_report(args.framework, args.data, args.types)
     _print(write_report(report, args.out, args.target))
     return 0
@@ -139,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     dbhits.add_argument("--after", type=Path, required=True)
     dbhits.add_argument("--load", type=Path, required=True)
 
+    phases = commands.add_parser("phases", help="the HTTP checks and the loads, quiet gaps between, times")
+    phases.add_argument("url", help="base URL of the app")
+    phases.add_argument("--types", type=_types, required=True, help="comma-separated test types")
+    phases.add_argument("--out", type=Path, required=True, help="a directory for what the phases write")
+    phases.add_argument(
+        "--skew-ms", type=float, default=0.0, help="how far the db host's clock may be off this host's (ms)"
+    )
+    phases.add_argument("--margin", type=float, default=GAP_MARGIN_S, help="seconds of gap beyond 2 x skew")
+    phases.add_argument("--timeout", type=float, default=20.0, help="seconds per request (default 20)")
+
     report = commands.add_parser("report", help="grade a data directory, write verification.txt")
     report.add_argument("--framework", required=True)
     report.add_argument("--types", type=_types, required=True)
@@ -169,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "http": cmd_http,
         "load": cmd_load,
         "dbhits": cmd_dbhits,
+        "phases": cmd_phases,
         "report": cmd_report,
         "run": cmd_run,
     }

@@ -10,6 +10,9 @@ summary (grades per type, the problems) that goes into frameworks/<framework>.js
     counters-<type>-before.json, -after.json sql.COUNTERS snapshots around `load` of that type
     load-<type>.json                         `load` output
     <snapshot>.error.txt                     why a snapshot could not be read (instead of the snapshot)
+    phases.json, recording.jsonl             the lab's way: the client's phase marks and the db host's
+                                             recording, from which cli.py's `report` first writes the
+                                             snapshot files (timeline.py)
     app-log.txt                              the end of the app's log, shown when a type fails
 """
 

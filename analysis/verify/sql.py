@@ -1,13 +1,14 @@
 """The database snapshots the verifier grades, written once here.
 
-The verifier itself never connects to Postgres (pg_hba admits only the app hosts): whoever can reach the
+The verifier's checks never connect to Postgres (pg_hba admits only the app hosts): whoever can reach the
 database runs these statements as a superuser in `hello_world` and hands the verifier the one JSON value
-each returns (the `snapshot` column). The playbook gets the text from ``python -m analysis.verify sql``; the
-tests run it through psql.
+each returns (the `snapshot` column). In the lab that is recorder.py on the db host; ``python -m
+analysis.verify sql`` prints them for anyone else; the tests run them through psql.
 
 - COUNTERS: pg_stat_statements sums per table (calls of statements mentioning it; rows read by the others;
   rows written by updates of it), for the database-hit check. Its own literals are normalized to $n by
-  pg_stat_statements, so it never counts itself.
+  pg_stat_statements, so it never counts itself (and the recorder's session does not track at all, since
+  WORLDS reads world).
 - WORLDS: every (id, randomnumber) of world and of the quoted "World", for the update check.
 """
 

@@ -13,7 +13,7 @@ import pytest
 from .conftest import E2E_FRAMEWORKS, TINY, PlaybookRun, run_playbook
 
 # The normal run verifies json, plaintext, db and queries of both frameworks; verify-only adds these (one
-# framework keeps the added time down: each database type costs two snapshots and a load).
+# framework keeps the added time down: each database type costs a load and a quiet gap).
 VERIFY_ONLY_TYPES = ["fortunes", "updates"]
 DEPLOYED_FLASK_APP = Path("/opt/lab/localhost/apps/flask/app.py")
 QUICK = {**TINY, "lab_ceiling": False}
