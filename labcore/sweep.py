@@ -26,6 +26,11 @@ The slack covers what happens between two points on a client besides the pause; 
 shows up as late starts (start_late_ms in the meta), never as overlapping points. One client keeps the plain
 pause.
 
+The start signal. Starting the sweep on every client (SSH, Ansible's async wrapper, Python) takes seconds on a
+busy host, so t0 is not fixed before the sweeps start: each sweep waits for its plan's `go_file` and reads the
+t0 the controller writes there once every client's sweep has been started (the same value on every client);
+the whole schedule moves by the difference to the plan's t0. The margin then only covers writing that file.
+
 The ETA counts only what the settings fix: each remaining point's duration, the gap between two points of a
 sweep (the pause; with several clients the pause plus the slack) and, with several clients, the margin before
 each sweep's first point. Switching frameworks, verifying and fetching add time on top, and a resumed run
@@ -296,6 +301,7 @@ def plan(
         else f"{framework} {framework_index + 1}/{len(frameworks)}"
     )
     planned = []
+    progress_stem = f"{run_dir}/sweeps/{framework}/{test_type}-{client}-{sweep_id}"
     for index, point in enumerate(sweep_points):
         url = f"{base_url}{point['path']}"
         threads = min(int(point["concurrency"]), int(vcpus))
@@ -381,7 +387,9 @@ def plan(
         "test_type": test_type,
         "client": client,
         "out_dir": out_dir,
-        "progress_file": f"{run_dir}/sweeps/{framework}/{test_type}-{client}-{sweep_id}.log",
+        "progress_file": f"{progress_stem}.log",
+        # With a schedule: where the controller writes the real t0 once every client's sweep has started.
+        "go_file": f"{progress_stem}.go" if synced else None,
         "pid_file": f"{run_dir}/{PID_FILE}",
         # With a schedule the gap is in the planned starts; one client pauses between points itself.
         "pause_s": 0 if synced else int(pause_s),
@@ -461,6 +469,33 @@ def _running(progress_file: Path) -> Iterator[None]:
         yield
 
 
+def wait_for_go(go_file: Path, timeout_s: float) -> int:
+    """The t0 (epoch ms) the controller wrote to go_file; an error naming the file when none came in time."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(OSError, ValueError):
+            text = go_file.read_text(encoding="utf-8")
+            if text.endswith("\n"):  # written whole
+                return int(text)
+        if time.monotonic() > deadline or _stop_requested:
+            raise RuntimeError(f"no start signal in {go_file} within {timeout_s:.0f} s")
+        time.sleep(0.02)
+
+
+def shift_starts(points: Sequence[Mapping[str, Any]], t0_ms: int) -> list[dict[str, Any]]:
+    """The points with every planned start moved so that the first is at t0_ms (argv and start_at_ms)."""
+    if not points or points[0]["start_at_ms"] is None:
+        return [dict(point) for point in points]
+    delta = t0_ms - int(points[0]["start_at_ms"])
+    shifted = []
+    for point in points:
+        argv = list(point["argv"])
+        at = argv.index("--start-at") + 1
+        argv[at] = str(int(argv[at]) + delta)
+        shifted.append({**point, "argv": argv, "start_at_ms": int(point["start_at_ms"]) + delta})
+    return shifted
+
+
 def run(sweep_plan: Mapping[str, Any]) -> dict[str, Any]:
     """Every point of the plan in order, the progress line of each as it ends; returns those that failed."""
     signal.signal(signal.SIGTERM, _request_stop)
@@ -472,8 +507,17 @@ def run(sweep_plan: Mapping[str, Any]) -> dict[str, Any]:
     progress_file = Path(sweep_plan["progress_file"])
     incomplete: list[dict[str, Any]] = []
     ended = 0
+    planned = list(sweep_plan["points"])
     with _running(progress_file):
-        for index, point in enumerate(sweep_plan["points"]):
+        if sweep_plan.get("go_file"):
+            try:
+                planned = shift_starts(
+                    planned, wait_for_go(Path(sweep_plan["go_file"]), sweep_plan["timeout_s"])
+                )
+            except RuntimeError as error:
+                planned = []
+                incomplete.append({"stem": "start", "rc": 1, "stdout": str(error), "stderr": str(error)})
+        for index, point in enumerate(planned):
             if _stop_requested:
                 break
             if index > 0 and sweep_plan["pause_s"]:

@@ -114,6 +114,24 @@ def test_several_clients_get_the_schedule_and_the_eta_counts_it() -> None:
     )
     alone = sweep.plan(**common)
     assert alone["pause_s"] == 1 and alone["points"][0]["progress"].endswith("ETA 8s")  # 1+2+2 + 3 pauses
+    # Only a schedule waits for the start signal.
+    assert synced["go_file"] == "/x/sweeps/aiohttp/json-c1-0.go" and alone["go_file"] is None
+
+    # The start signal moves the whole schedule, keeping its gaps.
+    moved = sweep.shift_starts(synced["points"], 1_004_500)
+    moved_starts = [int(p["argv"][p["argv"].index("--start-at") + 1]) for p in moved]
+    assert moved_starts == [start + 4_500 for start in starts]
+    assert [p["start_at_ms"] for p in moved] == moved_starts
+    assert sweep.shift_starts(alone["points"], 1_004_500) == alone["points"]
+
+
+def test_the_start_signal_is_read_whole_and_its_absence_is_an_error(tmp_path: Path) -> None:
+    go = tmp_path / "s.go"
+    go.write_text("1234")  # not yet written whole
+    with pytest.raises(RuntimeError, match=r"no start signal in .*s\.go within 0 s"):
+        sweep.wait_for_go(go, 0.1)
+    go.write_text("1234\n")
+    assert sweep.wait_for_go(go, 0.1) == 1234
 
 
 class _Hello(BaseHTTPRequestHandler):
