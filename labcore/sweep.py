@@ -470,13 +470,12 @@ def _running(progress_file: Path) -> Iterator[None]:
 
 
 def wait_for_go(go_file: Path, timeout_s: float) -> int:
-    """The t0 (epoch ms) the controller wrote to go_file; an error naming the file when none came in time."""
+    """The t0 (epoch ms) the controller wrote to go_file ({"t0_ms": N}); an error naming the file when none
+    came in time. A file not yet written whole is not JSON, and is read again."""
     deadline = time.monotonic() + timeout_s
     while True:
-        with contextlib.suppress(OSError, ValueError):
-            text = go_file.read_text(encoding="utf-8")
-            if text.endswith("\n"):  # written whole
-                return int(text)
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return int(json.loads(go_file.read_text(encoding="utf-8"))["t0_ms"])
         if time.monotonic() > deadline or _stop_requested:
             raise RuntimeError(f"no start signal in {go_file} within {timeout_s:.0f} s")
         time.sleep(0.02)

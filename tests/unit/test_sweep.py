@@ -127,10 +127,10 @@ def test_several_clients_get_the_schedule_and_the_eta_counts_it() -> None:
 
 def test_the_start_signal_is_read_whole_and_its_absence_is_an_error(tmp_path: Path) -> None:
     go = tmp_path / "s.go"
-    go.write_text("1234")  # not yet written whole
+    go.write_text('{"t0_ms": 12')  # not yet written whole
     with pytest.raises(RuntimeError, match=r"no start signal in .*s\.go within 0 s"):
         sweep.wait_for_go(go, 0.1)
-    go.write_text("1234\n")
+    go.write_text('{"t0_ms": 1234}')  # as the playbook writes it, without a newline
     assert sweep.wait_for_go(go, 0.1) == 1234
 
 
