@@ -49,7 +49,12 @@ def test_a_second_run_is_refused_while_one_holds_the_hosts(
     assert provision.returncode != 0 and f"localhost is in use by {holder}" in provision.text, (
         provision.output[-3000:]
     )
-    assert "TASK [lab_base" not in provision.output  # refused before any host changed
+    # Refused before any host changed: no task of the first role ran but its exports (a set_fact, run by
+    # lock.yml for the lock's own path).
+    lab_base_tasks = [line for line in provision.output.splitlines() if line.startswith("TASK [lab_base")]
+    assert lab_base_tasks, "the provisioning got as far as the lock without the base's exports"
+    exports = "TASK [lab_base : What this host's base exports]"
+    assert all(line.startswith(exports) for line in lab_base_tasks), lab_base_tasks
     assert second.returncode != 0 and "the results directory is in use by " + holder in second.text, (
         second.output[-3000:]
     )
