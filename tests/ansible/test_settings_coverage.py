@@ -78,6 +78,13 @@ MORE_BAD = [
     ),
     Bad("app-db-mode-differs", ("app_server_db_mode=orm",), ("app_server_db_mode", "orm", "lab_db_mode")),
     Bad("secrets-dir-relative", PATHS, ("lab_secrets_dir", "secrets", "absolute")),
+    Bad("db-engine-unknown", ("lab_db_engine=oracle",), ("lab_db_engine", "oracle", "postgres, mysql")),
+    # No app has a MySQL driver yet (docs/mysql.md): refused with every framework that lacks it.
+    Bad(
+        "db-engine-without-drivers",
+        ('{"lab_frameworks": ["aiohttp", "flask"]}', "lab_db_engine=mysql"),
+        ("lab_db_engine=mysql is not supported by aiohttp, flask", "aiohttp only postgres"),
+    ),
     Bad("db-password-short", ("lab_db_password=short",), ("lab_db_password", "5 characters", "at least 16")),
     # The upstream service of the /upstream scenario (roles/upstream) and the apps' URL of it.
     Bad("upstream-port-zero", ('{"upstream_port": 0}',), ("upstream_port=0", "1..65535")),

@@ -186,6 +186,34 @@ def test_a_framework_needs_an_app_and_the_database_mode() -> None:
     assert "lab_db_mode=orm is not supported by crax" in message and "crax only raw" in message
 
 
+def test_the_db_engine_is_one_the_lab_knows() -> None:
+    assert 'lab_db_engine="oracle" is unknown; allowed: postgres, mysql' in _one(lab_db_engine="oracle")
+
+
+def test_mysql_is_refused_while_the_frameworks_lack_a_driver_for_it() -> None:
+    """No app declares mysql yet (docs/mysql.md): the refusal names every framework deployed that lacks it,
+    those of app_server_frameworks too, and what each supports."""
+    message = _one(
+        lab_db_engine="mysql", lab_frameworks=["aiohttp"], app_server_frameworks=["aiohttp", "flask"]
+    )
+    assert message.startswith("lab_db_engine=mysql is not supported by aiohttp, flask"), message
+    assert "aiohttp only postgres; flask only postgres" in message
+    assert "db_engines in apps/<name>/lab.yml" in message
+    three = ["aiohttp", "crax", "django"]
+    assert problems(lab_db_engine="postgres", lab_frameworks=three, app_server_frameworks=three) == []
+
+
+def test_an_app_that_declares_the_engine_is_accepted() -> None:
+    apps = copy.deepcopy(dict(APPS))
+    apps["flask"]["db_engines"] = ["postgres", "mysql"]
+    host = rules.Host("solo", ONE_HOST.groups, ONE_HOST.inventory, apps, "apps")
+    settings = _good() | {"lab_frameworks": ["flask"], "app_server_frameworks": ["flask"]}
+    assert rules.settings_problems(settings | {"lab_db_engine": "mysql"}, host) == []
+    message = " ".join(rules.settings_problems(settings | {"lab_db_engine": "mysql", "lab_frameworks":
+                                                          ["flask", "aiohttp"]}, host))  # fmt: skip
+    assert "not supported by aiohttp " in message and "flask" not in message.split("(")[0], message
+
+
 def test_the_server_matrix_is_the_app_server_roles_own() -> None:
     message = _one(lab_frameworks=["flask", "fastapi"], app_server_worker_class="sync")
     assert "app_server_worker_class=sync: fastapi is an ASGI app" in message

@@ -377,7 +377,30 @@ def _framework_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
             f" (lab_frameworks={_show(frameworks)}); allowed: {only} (db_modes in apps/<name>/lab.yml);"
             " change lab_db_mode or drop the framework."
         )
-    return problems
+    return problems + _engine_problems(settings, host)
+
+
+def _engine_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
+    """Every framework deployed has a driver for lab_db_engine (db_engines in its lab.yml): an app without
+    one could not open its pools, so the engine is refused before any host changes, never half provisioned."""
+    engine = settings.get("lab_db_engine")
+    frameworks = list(settings.get("lab_frameworks", []))
+    deployed = settings.get("app_server_frameworks")
+    if isinstance(deployed, list):
+        frameworks += [name for name in deployed if name not in frameworks]
+    lacking = {
+        name: host.apps[name].get("db_engines", [])
+        for name in frameworks
+        if name in host.apps and engine not in host.apps[name].get("db_engines", [])
+    }
+    if engine is None or not lacking:
+        return []
+    only = "; ".join(f"{name} only {', '.join(engines) or 'none'}" for name, engines in lacking.items())
+    return [
+        f"lab_db_engine={engine} is not supported by {', '.join(lacking)} (they have no {engine} driver yet;"
+        f" frameworks deployed: {_show(frameworks)}); allowed: {only} (db_engines in"
+        f" {host.apps_dir}/<name>/lab.yml, docs/mysql.md)."
+    ]
 
 
 def _matrix_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
