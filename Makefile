@@ -32,6 +32,9 @@ PLAYBOOK = $(VENV)/bin/ansible-playbook -i $(INVENTORY) $(LAB_VARS) $(ARGS)
 # Debian/Ubuntu packages the controller and the test suite need (the playbooks install the tiers' own).
 CONTROLLER_APT = python3-venv python3-pip git rsync
 TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl sysstat chromium chromium-driver
+# roles/mariadb's packages (tests/e2e/test_mariadb_role.py provisions it): the server and client binaries, without
+# mariadb-server's distribution service, and the driver of the community.mysql modules.
+TEST_APT += mariadb-server-core mariadb-client-core python3-pymysql
 # tests/multihost: an sshd per lab host, and what the roles install with apt, installed here in the root network
 # namespace because the lab hosts' namespaces have no route to the mirrors.
 TEST_APT += openssh-server iproute2 nftables libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
