@@ -44,10 +44,11 @@ def test_every_number_knob_has_a_default() -> None:
         ("mariadb_db_name", "mysql", ('mariadb_db_name="mysql"', "other than information_schema, mysql")),
         ("mariadb_db_name", "Hello World", ('mariadb_db_name="Hello World"', "lower-case")),
         ("mariadb_db_user", "root", ('mariadb_db_user="root"', "other than")),
-        ("mariadb_listen_address", "0.0.0.0", ('mariadb_listen_address="0.0.0.0" is a wildcard',)),
+        ("mariadb_listen_address", "0.0.0.0", ('mariadb_listen_address="0.0.0.0" is the unspecified',)),
         ("mariadb_listen_address", "db1", ('mariadb_listen_address="db1" is not an IP address',)),
         ("mariadb_allowed_clients", [], ("mariadb_allowed_clients=[]", "non-empty list")),
         ("mariadb_allowed_clients", ["10.0.0.1", "::"], ('has "::"', "other than a wildcard")),
+        ("mariadb_allowed_clients", ["[fd00::1]"], ('has "[fd00::1]"',)),
     ],
 )
 def test_a_bad_knob_is_named_with_its_value_and_what_is_allowed(

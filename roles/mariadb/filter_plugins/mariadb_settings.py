@@ -17,7 +17,6 @@ roles/postgres/files/hello_world.sql matches): the rows loaded are the rows the 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import re
 import sys
@@ -26,9 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Loaded by path by Ansible: the verifier's rules and the lab's address parser are modules of the repository.
 _REPO = Path(__file__).resolve().parents[3]
-if str(_REPO) not in sys.path:
-    sys.path.insert(0, str(_REPO))
+for _path in (_REPO, _REPO / "playbooks" / "filter_plugins"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from lab_address import lab_ip_problem  # noqa: E402
 
 from analysis.verify.rules import FORTUNES, MAX_ID, MIN_ID  # noqa: E402
 
@@ -100,16 +103,10 @@ def _number_problem(name: str, value: Any, rule: Number) -> str:
 
 
 def _address_problem(value: Any) -> str:
-    """Why value is not one IP address to bind or admit ("" when it is)."""
-    try:
-        address = ipaddress.ip_address(str(value).strip("[]")) if isinstance(value, str) else None
-    except ValueError:
-        address = None
-    if address is None:
-        return "is not an IP address"
-    if address.is_unspecified:
-        return "is a wildcard"
-    return ""
+    """Why value is not one IP address to bind or admit ("" when it is): the lab's one parser of addresses
+    (playbooks/filter_plugins/lab_address.py), which lab_address itself passes."""
+    problem: str = lab_ip_problem(value)
+    return problem
 
 
 def mariadb_settings_problems(settings: Any) -> list[str]:
@@ -140,7 +137,7 @@ def mariadb_settings_problems(settings: Any) -> list[str]:
         if why:
             problems.append(
                 f"mariadb_listen_address={_show(settings['mariadb_listen_address'])} {why}; allowed: one IP"
-                " address of the db host (its lab_address)."
+                " address of the db host (its lab_address), not a wildcard."
             )
     if "mariadb_allowed_clients" in settings:
         clients = settings["mariadb_allowed_clients"]
