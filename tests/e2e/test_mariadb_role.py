@@ -20,6 +20,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,13 @@ class Instance:
 def _remove_test_host() -> None:
     """What a provisioning of the test's host id may leave when a test stops halfway: the server, its
     directories and the record (the packages and the server's user belong to the machine)."""
-    subprocess.run(["pkill", "-TERM", "-f", f"--defaults-file={CONF}"], check=False)
+    pattern = f"mariadbd --defaults-file={CONF}"
+    subprocess.run(["pkill", "-TERM", "-f", pattern], check=False)
+    deadline = time.monotonic() + 120  # InnoDB's shutdown
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-f", pattern], capture_output=True, check=False).returncode != 0:
+            break
+        time.sleep(0.5)
     for path in [*LAB_DIRS, RECORD_DIR]:
         shutil.rmtree(path, ignore_errors=True)
 
