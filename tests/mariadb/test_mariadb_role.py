@@ -1,8 +1,8 @@
 """roles/mariadb on this machine, with the real server (issue 17, part 1; docs/mysql.md).
 
 An instance of a host id and port of its own (beside the localhost lab's tiers, which it leaves alone) is
-provisioned by tests/e2e/playbooks/mariadb.yml, the password generated into a secrets directory of the test's
-own as site.yml generates Postgres'. Then: a second run changes nothing, and neither does --check; the server
+provisioned by tests/mariadb/playbooks/mariadb.yml, the password generated into a secrets directory of the
+test's own as site.yml generates Postgres'. Then: a second run changes nothing, and neither does --check; the server
 runs with the settings of its file; the schema holds TFB's rows, and a table that differs is filled again
 while World is not drawn again; the apps' account exists for the app host only, holds only the password's
 hash, may run what the apps run and nothing else, and a connection from any other address is refused; a bad
@@ -31,9 +31,9 @@ from analysis.verify.rules import FORTUNES, MAX_ID
 from labkit.processes import free_port
 from roles.mariadb.filter_plugins.mariadb_settings import mariadb_native_hash
 
-from .conftest import PlaybookRun, run_playbook
+from ..labrun import PlaybookRun, run_playbook
 
-PLAYBOOK = "../tests/e2e/playbooks/mariadb.yml"
+PLAYBOOK = "../tests/mariadb/playbooks/mariadb.yml"
 HOST_ID = "mariadb-e2e"
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml: a one-host inventory
 OTHER_ADDRESS = "127.0.0.2"  # another host, as far as the server can tell
