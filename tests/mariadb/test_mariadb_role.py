@@ -2,12 +2,12 @@
 
 An instance of a host id and port of its own (beside the localhost lab's tiers, which it leaves alone) is
 provisioned by tests/mariadb/playbooks/mariadb.yml, the password generated into a secrets directory of the
-test's own as site.yml generates Postgres'. Then: a second run changes nothing, and neither does --check; the server
-runs with the settings of its file; the schema holds TFB's rows, and a table that differs is filled again
-while World is not drawn again; the apps' account exists for the app host only, holds only the password's
-hash, may run what the apps run and nothing else, and a connection from any other address is refused; a bad
-setting stops the role before anything changes; the teardown gives the machine back, and a second one changes
-nothing.
+test's own as site.yml generates Postgres'. Then: a second run changes nothing, and neither does --check;
+the server runs with the settings of its file; the schema holds TFB's rows, and a table that differs is
+filled again while World is not drawn again; the apps' account exists for the app host only, holds only the
+password's hash, may run what the apps run and nothing else, and a connection from any other address is
+refused; a bad setting stops the role before anything changes; the teardown gives the machine back, and a
+second one changes nothing.
 """
 
 from __future__ import annotations
