@@ -32,14 +32,14 @@ PLAYBOOK = $(VENV)/bin/ansible-playbook -i $(INVENTORY) $(LAB_VARS) $(ARGS)
 # Debian/Ubuntu packages the controller and the test suite need (the playbooks install the tiers' own).
 CONTROLLER_APT = python3-venv python3-pip git rsync
 TEST_APT = wrk postgresql postgresql-contrib libpq-dev nginx curl sysstat chromium chromium-driver
-# roles/mariadb's packages (tests/mariadb/test_mariadb_role.py provisions it): the server and client binaries, without
+# roles/mariadb's packages (tests/e2e/test_mariadb_role.py provisions it, ~3.5 min): server and client binaries, without
 # mariadb-server's distribution service, and the driver of the community.mysql modules.
 TEST_APT += mariadb-server-core mariadb-client-core python3-pymysql
 # tests/multihost: an sshd per lab host, and what the roles install with apt, installed here in the root network
 # namespace because the lab hosts' namespaces have no route to the mirrors.
 TEST_APT += openssh-server iproute2 nftables libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
 
-.PHONY: help lab provision teardown benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults mariadb test-multihost controller-deps test-deps clean-venv
+.PHONY: help lab provision teardown benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -163,11 +163,6 @@ e2e: $(VENV)/.dev test-deps
 # it runs, and provisions the tiers first (not within `make test`, whose e2e suite has just done it).
 faults: $(VENV)/.dev test-deps
 	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
-
-# roles/mariadb on this machine with the real server: an instance of its own host id and port beside the localhost
-# tiers, provisioned twice, --check, its data and accounts, a bad setting, the teardown (docs/mysql.md).
-mariadb: $(VENV)/.dev test-deps
-	$(VENV)/bin/pytest tests/mariadb $(PYTEST_ARGS)
 
 # The playbooks over SSH against db, app and two client hosts, each a network namespace of this machine (root).
 # Torn down at the end; by hand: $(VENV)/bin/python -m tests.multihost.netns_lab down --purge

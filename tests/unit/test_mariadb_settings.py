@@ -1,5 +1,5 @@
 """roles/mariadb/filter_plugins/mariadb_settings.py as pure functions: the knobs' checks, the password's hash,
-and TFB's rows as the role writes them (the real server runs them in tests/mariadb/test_mariadb_role.py)."""
+and TFB's rows as the role writes them (the real server runs them in tests/e2e/test_mariadb_role.py)."""
 
 from __future__ import annotations
 

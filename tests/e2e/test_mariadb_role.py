@@ -1,7 +1,7 @@
 """roles/mariadb on this machine, with the real server (issue 17, part 1; docs/mysql.md).
 
 An instance of a host id and port of its own (beside the localhost lab's tiers, which it leaves alone) is
-provisioned by tests/mariadb/playbooks/mariadb.yml, the password generated into a secrets directory of the
+provisioned by tests/e2e/playbooks/mariadb.yml, the password generated into a secrets directory of the
 test's own as site.yml generates Postgres'. Then: a second run changes nothing, and neither does --check;
 the server runs with the settings of its file; the schema holds TFB's rows, and a table that differs is
 filled again while World is not drawn again; the apps' account exists for the app host only, holds only the
@@ -34,7 +34,7 @@ from roles.mariadb.filter_plugins.mariadb_settings import mariadb_native_hash
 
 from ..labrun import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, new_log, playbook_env
 
-PLAYBOOK = "tests/mariadb/playbooks/mariadb.yml"
+PLAYBOOK = "tests/e2e/playbooks/mariadb.yml"
 HOST_ID = "mariadb-e2e"
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml: a one-host inventory
 OTHER_ADDRESS = "127.0.0.2"  # another host, as far as the server can tell
@@ -76,7 +76,7 @@ class Instance:
 
 
 def run_playbook(*args: str, extra: dict[str, object]) -> PlaybookRun:
-    """tests/mariadb/playbooks/mariadb.yml on the localhost inventory, its output kept beside the test run."""
+    """tests/e2e/playbooks/mariadb.yml on the localhost inventory, its output kept beside the test run."""
     proc = subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", "inventory/local.yml", PLAYBOOK, *args, "-e", json.dumps(extra)],
         cwd=REPO, env=playbook_env(), capture_output=True, text=True, timeout=900, check=False,
