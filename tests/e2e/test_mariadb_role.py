@@ -111,12 +111,14 @@ def instance() -> Iterator[Instance]:
         assert first.returncode == 0, first.output[-6000:]
         yield Instance(port, secrets_dir, first)
     finally:
-        Instance(0, secrets_dir, PlaybookRun(0, "")).run(mariadb_teardown=True)
-        _remove_test_host()
-        if not user_existed and _user_exists(SERVER_USER):
-            subprocess.run(["userdel", SERVER_USER], check=False)
-            subprocess.run(["groupdel", SERVER_USER], check=False)
-        shutil.rmtree(secrets_dir, ignore_errors=True)
+        try:
+            Instance(0, secrets_dir, PlaybookRun(0, "")).run(mariadb_teardown=True)
+        finally:
+            _remove_test_host()
+            if not user_existed and _user_exists(SERVER_USER):
+                subprocess.run(["userdel", SERVER_USER], check=False)
+                subprocess.run(["groupdel", SERVER_USER], check=False)
+            shutil.rmtree(secrets_dir, ignore_errors=True)
 
 
 def _user_exists(name: str) -> bool:
