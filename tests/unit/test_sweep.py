@@ -130,8 +130,9 @@ def test_the_start_signal_is_read_whole_and_its_absence_is_an_error(tmp_path: Pa
     go.write_text('{"t0_ms": 12')  # not yet written whole
     with pytest.raises(RuntimeError, match=r"no start signal in .*s\.go within 0 s"):
         sweep.wait_for_go(go, 0.1)
-    go.write_text('{"t0_ms": 1234}')  # as the playbook writes it, without a newline
+    assert sweep.main(["go", str(go), "1234"]) == 0  # as the playbook gives it
     assert sweep.wait_for_go(go, 0.1) == 1234
+    assert [p.name for p in tmp_path.iterdir()] == ["s.go"]
 
 
 class _Hello(BaseHTTPRequestHandler):
