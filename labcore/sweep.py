@@ -482,7 +482,9 @@ def wait_for_go(go_file: Path, timeout_s: float) -> int:
 
 
 def give_go(go_file: Path, t0_ms: int) -> None:
-    """Write the start signal whole (a rename), so a sweep never reads half of it."""
+    """Write the start signal whole (a rename), so a sweep never reads half of it. The sweep it is for may not
+    have made its directory yet: the signal can come first, and waits there."""
+    go_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = go_file.with_name(f".{go_file.name}.{os.getpid()}")
     tmp.write_text(json.dumps({"t0_ms": t0_ms}), encoding="utf-8")
     os.replace(tmp, go_file)
