@@ -481,6 +481,15 @@ def wait_for_go(go_file: Path, timeout_s: float) -> int:
         time.sleep(0.02)
 
 
+def give_go(go_file: Path, t0_ms: int) -> None:
+    """Write the start signal whole (a rename), so a sweep never reads half of it. The sweep it is for may not
+    have made its directory yet: the signal can come first, and waits there."""
+    go_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = go_file.with_name(f".{go_file.name}.{os.getpid()}")
+    tmp.write_text(json.dumps({"t0_ms": t0_ms}), encoding="utf-8")
+    os.replace(tmp, go_file)
+
+
 def shift_starts(points: Sequence[Mapping[str, Any]], t0_ms: int) -> list[dict[str, Any]]:
     """The points with every planned start moved so that the first is at t0_ms (argv and start_at_ms)."""
     if not points or points[0]["start_at_ms"] is None:
@@ -506,13 +515,15 @@ def run(sweep_plan: Mapping[str, Any]) -> dict[str, Any]:
     progress_file = Path(sweep_plan["progress_file"])
     incomplete: list[dict[str, Any]] = []
     ended = 0
+    signal_lead_ms: int | None = None
     planned = list(sweep_plan["points"])
     with _running(progress_file):
         if sweep_plan.get("go_file"):
             try:
-                planned = shift_starts(
-                    planned, wait_for_go(Path(sweep_plan["go_file"]), sweep_plan["timeout_s"])
-                )
+                t0_ms = wait_for_go(Path(sweep_plan["go_file"]), sweep_plan["timeout_s"])
+                # What was left of the margin when the signal came: how close a start was to being late.
+                signal_lead_ms = t0_ms - time.time_ns() // 1_000_000
+                planned = shift_starts(planned, t0_ms)
             except RuntimeError as error:
                 planned = []
                 incomplete.append({"stem": "start", "rc": 1, "stdout": str(error), "stderr": str(error)})
@@ -548,6 +559,7 @@ def run(sweep_plan: Mapping[str, Any]) -> dict[str, Any]:
         "ended": ended,
         "stopped": _stop_requested,
         "incomplete": incomplete,
+        "signal_lead_ms": signal_lead_ms,
     }
 
 
@@ -612,6 +624,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     waiter.add_argument("index", type=int)
     waiter.add_argument("--timeout", type=float, default=3600.0)
     waiter.add_argument("--job", type=Path, help="Ansible's results file of the sweep's async job")
+    goer = commands.add_parser("go", help="give the start signal: the first point's instant (epoch ms)")
+    goer.add_argument("go_file", type=Path)
+    goer.add_argument("t0_ms", type=int)
     preparer = commands.add_parser("prepare", help="before a run's first sweep on this client")
     preparer.add_argument("run_dir", type=Path)
     preparer.add_argument("--drop", action="append", default=[], metavar="FRAMEWORK/TYPE")
@@ -626,6 +641,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"point {args.index + 1}: the sweep ended before it did")
             return 1
         print(line)
+        return 0
+    if args.command == "go":
+        give_go(args.go_file, args.t0_ms)
         return 0
     for said in prepare(args.run_dir, args.drop):
         print(said)

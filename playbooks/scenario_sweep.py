@@ -35,6 +35,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from labcore import test_types  # noqa: E402
+from roles.lab_settings.files import lab_settings_rules  # noqa: E402
 
 BENCHMARK_VARS = REPO / "group_vars" / "all" / "benchmark.yml"
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -47,28 +48,16 @@ class SweepError(ValueError):
 
 
 def load_sweep(path: Path = BENCHMARK_VARS) -> list[dict[str, Any]]:
-    """lab_scenario_sweep from the group_vars file, each entry checked for its shape."""
+    """lab_scenario_sweep from the group_vars file, its shape checked by the lab's one settings schema (the
+    rules across knobs, such as unique names, are validate.yml's, which runs before any entry)."""
     entries = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("lab_scenario_sweep")
-    if not isinstance(entries, list) or not entries:
-        raise SweepError(f"lab_scenario_sweep in {path} must be a non-empty list of configurations")
-    names: list[str] = []
-    for index, entry in enumerate(entries):
-        where = f"lab_scenario_sweep[{index}]"
-        if not isinstance(entry, dict) or set(entry) - {"name", "frameworks", "settings"}:
-            raise SweepError(f"{where}={entry!r}: allowed keys are name, frameworks, settings")
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum() or name in names:
-            raise SweepError(f"{where}.name={name!r}: a unique name of letters, digits, '_' and '-'")
-        frameworks = entry.get("frameworks")
-        if (
-            not isinstance(frameworks, list)
-            or not frameworks
-            or not all(isinstance(f, str) for f in frameworks)
-        ):
-            raise SweepError(f"{where}.frameworks={frameworks!r}: a non-empty list of framework names")
-        if not isinstance(entry.get("settings", {}), dict):
-            raise SweepError(f"{where}.settings={entry.get('settings')!r}: a dict, {{<framework>: {{...}}}}")
-        names.append(name)
+    if entries is None:
+        raise SweepError(f"lab_scenario_sweep is not set in {path}")
+    problems = lab_settings_rules.schema_problems(
+        {"lab_scenario_sweep": entries}, lab_settings_rules.Host(name="the controller")
+    )
+    if problems:
+        raise SweepError(f"{path}: " + " ".join(problems))
     return [{"settings": {}, **entry} for entry in entries]
 
 

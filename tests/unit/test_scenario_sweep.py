@@ -36,12 +36,15 @@ def test_the_group_vars_sweep_loads() -> None:
 @pytest.mark.parametrize(
     ("entries", "message"),
     [
-        ([], "non-empty list"),
-        ([{"name": "a", "frameworks": ["flask"], "extra": 1}], "allowed keys"),
-        ([{"name": "a b", "frameworks": ["flask"]}], "lab_scenario_sweep[0].name='a b'"),
-        ([{"name": "a", "frameworks": ["flask"]}, {"name": "a", "frameworks": ["django"]}], "[1].name='a'"),
-        ([{"name": "a", "frameworks": "flask"}], "lab_scenario_sweep[0].frameworks='flask'"),
-        ([{"name": "a", "frameworks": ["flask"], "settings": ["x"]}], "lab_scenario_sweep[0].settings"),
+        (None, "lab_scenario_sweep is not set"),
+        ([], "lab_scenario_sweep=[] is empty; allowed: a non-empty list"),
+        ([{"name": "a", "frameworks": ["flask"], "extra": 1}], 'lab_scenario_sweep=[{"extra": 1'),
+        ([{"name": "a b", "frameworks": ["flask"]}], 'lab_scenario_sweep[0].name="a b" is not allowed'),
+        ([{"name": "a", "frameworks": "flask"}], 'lab_scenario_sweep[0].frameworks="flask" is not a list'),
+        (
+            [{"name": "a", "frameworks": ["flask"], "settings": ["x"]}],
+            'lab_scenario_sweep[0].settings=["x"] is not',
+        ),
     ],
 )
 def test_bad_entries_are_refused(tmp_path: Path, entries: object, message: str) -> None:

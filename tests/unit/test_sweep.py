@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,8 +131,9 @@ def test_the_start_signal_is_read_whole_and_its_absence_is_an_error(tmp_path: Pa
     go.write_text('{"t0_ms": 12')  # not yet written whole
     with pytest.raises(RuntimeError, match=r"no start signal in .*s\.go within 0 s"):
         sweep.wait_for_go(go, 0.1)
-    go.write_text('{"t0_ms": 1234}')  # as the playbook writes it, without a newline
+    assert sweep.main(["go", str(go), "1234"]) == 0  # as the playbook gives it
     assert sweep.wait_for_go(go, 0.1) == 1234
+    assert [p.name for p in tmp_path.iterdir()] == ["s.go"]
 
 
 class _Hello(BaseHTTPRequestHandler):
@@ -191,7 +193,9 @@ def test_a_whole_sweep_with_real_wrk_then_a_resume_keeps_it(tmp_path: Path) -> N
     with _server() as port:
         plan = _local_plan(run_dir, port, sweep_id=1)
         summary = sweep.run(plan)
-        assert summary == {"points": 3, "ended": 3, "stopped": False, "incomplete": []}
+        assert summary == {
+            "points": 3, "ended": 3, "stopped": False, "incomplete": [], "signal_lead_ms": None
+        }  # fmt: skip
         out = Path(plan["out_dir"])
         for stem in ("primer-r1", "warmup-r1", "level-c2-r1"):
             meta = json.loads((out / f"{stem}.meta.json").read_text())
@@ -212,6 +216,18 @@ def test_a_whole_sweep_with_real_wrk_then_a_resume_keeps_it(tmp_path: Path) -> N
         resumed = _local_plan(run_dir, port, sweep_id=2)
         assert sweep.run(resumed)["incomplete"] == []
         assert all("kept" in line for line in Path(resumed["progress_file"]).read_text().splitlines())
+
+
+def test_a_synced_sweep_starts_its_first_point_at_the_signalled_instant(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run-3"
+    with _server() as port:
+        plan = _local_plan(run_dir, port, t0_ms=1_000, sweep_id=3)  # the plan's own t0 is long past
+        t0_ms = time.time_ns() // 1_000_000 + 1_500
+        sweep.give_go(Path(plan["go_file"]), t0_ms)
+        summary = sweep.run(plan)
+    assert summary["incomplete"] == [] and 0 < summary["signal_lead_ms"] <= 1_500
+    meta = json.loads((Path(plan["out_dir"]) / "primer-r1.meta.json").read_text())
+    assert meta["planned_start_ms"] == t0_ms and meta["start_late_ms"] <= 250
 
 
 def test_a_point_that_fails_is_reported_and_the_sweep_goes_on(tmp_path: Path) -> None:
