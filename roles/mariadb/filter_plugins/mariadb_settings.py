@@ -17,11 +17,9 @@ roles/postgres/files/hello_world.sql matches): the rows loaded are the rows the 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +32,9 @@ for _path in (_REPO, _REPO / "playbooks" / "filter_plugins"):
 from lab_address import lab_ip_problem  # noqa: E402
 
 from analysis.verify.rules import FORTUNES, MAX_ID, MIN_ID  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Number:
-    """A knob's range; zero says what 0 means, None when 0 is out of range."""
-
-    minimum: int
-    maximum: int
-    zero: str | None
-    why: str
-
+from labcore.knob_checks import Number  # noqa: E402
+from labcore.knob_checks import number_problem as _number_problem  # noqa: E402
+from labcore.knob_checks import show as _show  # noqa: E402
 
 NUMBERS = {
     "mariadb_port": Number(1, 65535, None, "a TCP port"),
@@ -70,36 +60,6 @@ _USER_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,31}$")
 _SYSTEM_DATABASES = {"mysql", "information_schema", "performance_schema", "sys", "test"}
 _SYSTEM_USERS = {"root", "mysql", "mariadb.sys", "public", "none"}
 PASSWORD_MIN, PASSWORD_MAX = 16, 1024
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _integer(value: Any) -> int | None:
-    """value as an int: an int, or a string of digits as -e gives it; never a bool or a float."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        return int(value)
-    return None
-
-
-def _number_problem(name: str, value: Any, rule: Number) -> str:
-    allowed = f"{rule.minimum}..{rule.maximum} ({rule.why})"
-    if rule.zero is not None:
-        allowed = f"0 ({rule.zero}) or {allowed}"
-    number = _integer(value)
-    if number is None:
-        return f"{name}={_show(value)} is not an integer; allowed: {allowed}."
-    if (number == 0 and rule.zero is not None) or rule.minimum <= number <= rule.maximum:
-        return ""
-    return f"{name}={_show(value)} is out of range; allowed: {allowed}."
 
 
 def _address_problem(value: Any) -> str:

@@ -13,24 +13,23 @@ it cannot allocate) is left to the handler, which puts the previous configuratio
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+# Loaded by path by Ansible: the checks it shares with roles/mariadb are a module of the repository.
+_REPO = str(Path(__file__).resolve().parents[3])
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from labcore.knob_checks import Number  # noqa: E402
+from labcore.knob_checks import number_problem as _number_problem  # noqa: E402
+from labcore.knob_checks import show as _show  # noqa: E402
 
 # shared_buffers and effective_cache_size are counted in 8 kB blocks, work_mem in kB.
 _MIB_PER_8KB_BLOCKS = 128
-
-
-@dataclass(frozen=True)
-class Number:
-    """A knob's range; zero says what 0 means, None when 0 is out of range."""
-
-    minimum: int
-    maximum: int
-    zero: str | None
-    why: str
 
 
 NUMBERS = {
@@ -68,36 +67,6 @@ _CLUSTER = re.compile(r"^[A-Za-z0-9_]{1,63}$")
 _BOOLEANS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
 # Postgres refuses longer passwords when it prepares them (MAX_PASSWORD_LENGTH in src/common/saslprep.c).
 PASSWORD_MIN, PASSWORD_MAX = 16, 1024
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _integer(value: Any) -> int | None:
-    """value as an int: an int, or a string of digits as -e gives it; never a bool or a float."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-        return int(value)
-    return None
-
-
-def _number_problem(name: str, value: Any, rule: Number) -> str:
-    allowed = f"{rule.minimum}..{rule.maximum} ({rule.why})"
-    if rule.zero is not None:
-        allowed = f"0 ({rule.zero}) or {allowed}"
-    number = _integer(value)
-    if number is None:
-        return f"{name}={_show(value)} is not an integer; allowed: {allowed}."
-    if (number == 0 and rule.zero is not None) or rule.minimum <= number <= rule.maximum:
-        return ""
-    return f"{name}={_show(value)} is out of range; allowed: {allowed}."
 
 
 def _name_problem(name: str, value: Any, reserved: set[str], why: str) -> str:
