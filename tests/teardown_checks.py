@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -65,6 +66,15 @@ def leftover_clusters(host_id: str) -> list[str]:
         return []
     out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False).stdout
     return [line for line in out.splitlines() if line.split()[1:2] == [cluster_name(host_id)]]
+
+
+def user_exists(name: str) -> bool:
+    """Whether the system account exists (a test removes only the accounts it made)."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def leftovers(host_id: str) -> list[str]:

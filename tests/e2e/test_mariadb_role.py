@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pwd
 import shutil
 import socket
 import struct
@@ -33,6 +32,7 @@ from labkit.processes import free_port
 from roles.mariadb.filter_plugins.mariadb_settings import mariadb_native_hash
 
 from ..labrun import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, new_log, playbook_env
+from ..teardown_checks import user_exists
 
 PLAYBOOK = "tests/e2e/playbooks/mariadb.yml"
 HOST_ID = "mariadb-e2e"
@@ -102,7 +102,7 @@ def _remove_test_host() -> None:
 
 @pytest.fixture(scope="module")
 def instance() -> Iterator[Instance]:
-    user_existed = _user_exists(SERVER_USER)
+    user_existed = user_exists(SERVER_USER)
     _remove_test_host()
     secrets_dir = Path(tempfile.mkdtemp(prefix="lab-mariadb-secrets-"))  # 0700, as lab_settings makes it
     try:
@@ -115,18 +115,10 @@ def instance() -> Iterator[Instance]:
             Instance(0, secrets_dir, PlaybookRun(0, "")).run(mariadb_teardown=True)
         finally:
             _remove_test_host()
-            if not user_existed and _user_exists(SERVER_USER):
+            if not user_existed and user_exists(SERVER_USER):
                 subprocess.run(["userdel", SERVER_USER], check=False)
                 subprocess.run(["groupdel", SERVER_USER], check=False)
             shutil.rmtree(secrets_dir, ignore_errors=True)
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 def as_root(sql: str, db: str = DB) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from ..labrun import HOST_ID, multihost_lock
-from ..teardown_checks import LAB_DIRS, leftovers, sysctls
+from ..teardown_checks import LAB_DIRS, leftovers, sysctls, user_exists
 from .conftest import E2E_FRAMEWORKS, PlaybookRun, run_playbook
 
 RECORD = Path(f"/var/lib/lab-state/{HOST_ID}/before.json")
@@ -95,14 +94,6 @@ def _set_sysctls(values: dict[str, str]) -> None:
         Path("/proc/sys", name.replace(".", "/")).write_text(value + "\n")
 
 
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
-
-
 def _other_lab_hosts() -> set[str]:
     return {p.name for base in LAB_DIRS if Path(base).is_dir() for p in Path(base).iterdir()} - {HOST_ID}
 
@@ -165,7 +156,7 @@ def teardown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Teardow
             assert not held or _nginx_active(), f"the distribution's nginx cannot have port 80: {held}"
             _set_nginx(enabled=True, active=True)
             _set_sysctls(SYSCTLS_BEFORE)
-            seen.labapp_before = _user_exists("labapp")
+            seen.labapp_before = user_exists("labapp")
 
             _assert_ok(run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS}))
             seen.record = json.loads(RECORD.read_text())
@@ -180,7 +171,7 @@ def teardown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Teardow
             _plant_a_run(results)
             seen.first = _assert_ok(run_playbook("teardown.yml", extra=extra))
             seen.leftovers = leftovers(HOST_ID)
-            seen.labapp_after = _user_exists("labapp")
+            seen.labapp_after = user_exists("labapp")
             seen.other_hosts_after = _other_lab_hosts()
             seen.nginx = (_nginx_enabled(), _nginx_active())
             seen.nginx_listens = _listeners(80)
