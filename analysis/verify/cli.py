@@ -1,6 +1,6 @@
 """``python -m analysis.verify <command>``: the verifier's steps, each usable alone.
 
-    sql                          the snapshot statements as JSON {"counters": ..., "worlds": ...}
+    sql [--engine E]             the snapshot statements as JSON {"counters": ..., "worlds": ...}
     http URL --types T,.. --out FILE
                                  every HTTP check of the types; prints {"grades": ..., "load": [types]}
     load URL --type T --out FILE 512 requests at concurrency 512 to the type's database-hit URL
@@ -17,9 +17,10 @@
     report --framework F --types T,.. --data DIR --out DIR [--target URL]
                                  (with DIR/phases.json and DIR/recording.jsonl: the snapshot files are first
                                  picked from the recording by time, timeline.py)
-    run URL --framework F --types T,.. --out DIR --psql "psql ARGS"
-                                 all of it in one go, on a host where `psql ARGS -c SQL` reaches hello_world
-                                 as a superuser (for app developers, and the tests)
+    run URL --framework F --types T,.. --out DIR [--engine mysql] --client "CLIENT ARGS"
+                                 all of it in one go, on a host where the engine's client (psql, mariadb)
+                                 reaches hello_world as a superuser with ARGS (for app developers, and the
+                                 tests); --psql is the same as --client
 
 Stdlib only, so the package can also be copied to a client and run as ``python -m verify``. Exit status: 0
 when the step ran (the grades are in the output, not in the status), 2 on bad arguments.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,10 +40,11 @@ from .checks import Check
 from .db_checks import grade_db_hits
 from .http_checks import verify_http
 from .load import LoadResult, run_load
+from .recorder import CLIENT_FLAGS, Client
 from .report import build_report, write_report
 from .rules import DB_HITS, DB_TYPES, LOAD_CONCURRENCY, LOAD_REQUESTS, TEST_TYPES, accept_header
 from .sequence import PHASES, QuietGaps, db_types_to_load, run_phases, verify_framework
-from .sql import parse_counters, statements_json
+from .sql import ENGINES, SESSION_SETUP, parse_counters, statements_json
 from .timeline import attribute
 
 # Beyond twice the clock skew, a quiet gap holds this long: a few counter samples and a World snapshot of the
@@ -127,13 +128,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    psql = shlex.split(args.psql)
-
-    def snapshot(sql: str) -> Any:
-        out = subprocess.run([*psql, "-X", "-A", "-t", "-c", sql], check=True, capture_output=True, text=True)
-        return json.loads(out.stdout)
-
-    report = verify_framework(args.framework, args.url, args.types, args.out / "data", snapshot, args.timeout)
+    client = Client([*shlex.split(args.client), *CLIENT_FLAGS[args.engine]], args.engine)
+    try:
+        for setup in SESSION_SETUP[args.engine]:
+            client.lines(setup)
+        report = verify_framework(
+            args.framework,
+            args.url,
+            args.types,
+            args.out / "data",
+            client.snapshot,
+            args.timeout,
+            args.engine,
+        )
+    finally:
+        client.close()
     _print(write_report(report, args.out, args.url))
     return 0
 
@@ -143,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m analysis.verify", description="TFB-grade verification of the test types."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("sql", help="print the snapshot statements as JSON")
+    commands.add_parser("sql", help="print the snapshot statements as JSON").add_argument(
+        "--engine", choices=ENGINES, default="postgres"
+    )
 
     http = commands.add_parser("http", help="every HTTP check of the given types")
     http.add_argument("url", help="base URL of the app, e.g. http://10.0.0.2:8080")
@@ -182,15 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, help="where verification.txt and summary.json go")
     report.add_argument("--target", default="", help="what was verified (shown in verification.txt)")
 
-    run = commands.add_parser("run", help="every step, with psql reaching the database")
+    run = commands.add_parser("run", help="every step, with the engine's client reaching the database")
     run.add_argument("url", help="base URL of the app")
     run.add_argument("--framework", required=True)
     run.add_argument("--types", type=_types, required=True)
     run.add_argument("--out", type=Path, required=True)
+    run.add_argument("--engine", choices=ENGINES, default="postgres")
     run.add_argument(
+        "--client",
         "--psql",
         required=True,
-        help='e.g. "psql -h /run/lab/x/postgresql -p 5432 -U postgres -d hello_world"',
+        help='e.g. "psql -h /run/lab/x/postgresql -p 5432 -U postgres -d hello_world", or for mysql'
+        ' "mariadb --socket=/run/lab/x/mariadb.sock --user=root --database=hello_world"',
     )
     run.add_argument("--timeout", type=float, default=20.0)
     return parser
@@ -199,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sql":
-        print(statements_json())
+        print(statements_json(args.engine))
         return 0
     commands = {
         "http": cmd_http,

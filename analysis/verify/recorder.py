@@ -14,9 +14,10 @@ taken in the quiet gaps around it (timeline.py). What the recorder takes:
 - a WORLDS snapshot whenever the counters have not moved for --idle seconds, at most one every --worlds-every
   seconds (a snapshot equal to the one before is written as a reference to it: the tables are 200 kB).
 
-It speaks to one psql process over a pipe, as the superuser over the unix socket, with pg_stat_statements
-tracking switched off for its own session, so that its statements (WORLDS reads world) are never counted by
-the database-hit check. One JSON object per line, flushed as it is written:
+It speaks to one client process over a pipe (psql, or the mariadb client with --engine mysql), as the
+superuser over the unix socket, with its own session's statistics switched off (sql.SESSION_SETUP), so that
+its statements (WORLDS reads world) are never counted by the database-hit check. One JSON object per line,
+flushed as it is written:
 
     {"recorder": "started", "t": T, "pid": P, ...}
     {"n": 0, "t0": T, "t1": T, "worlds": {...}, "ready": true}
@@ -36,6 +37,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,40 +47,43 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from .sql import COUNTERS, WORLDS
+from .sql import ENGINES, SESSION_SETUP, statements
 
 _END = "__lab_recorder_end__"
-# A psql that answered nothing for this long is taken for dead and started again.
-_QUERY_TIMEOUT_S = 30.0
+# How each engine's client is told to print the end marker after a statement's answer.
+_END_STATEMENT = {"postgres": "\\echo " + _END, "mysql": f"SELECT '{_END}';"}
 
 
 class QueryError(Exception):
     pass
 
 
-class Psql:
-    """One psql over a pipe; each statement's answer ends at an \\echo marker (psql flushes after each)."""
+class Client:
+    """One database client over a pipe; each statement's answer ends at a marker the client prints after it
+    (psql's \\echo, a SELECT of the marker for mariadb --unbuffered: both flush after each statement)."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], engine: str = "postgres") -> None:
         env = dict(os.environ, PGAPPNAME="lab-verify-recorder")
+        self.end_statement = _END_STATEMENT[engine]
         self.process = subprocess.Popen(
-            [*argv, "-X", "-A", "-t", "-q"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )  # fmt: skip
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        )
 
     def lines(self, sql: str) -> list[str]:
         stdin, stdout = self.process.stdin, self.process.stdout
         assert stdin is not None and stdout is not None
         try:
-            stdin.write(" ".join(sql.split()) + ";\n\\echo " + _END + "\n")
+            stdin.write(" ".join(sql.split()) + ";\n" + self.end_statement + "\n")
             stdin.flush()
         except OSError as e:
-            raise QueryError(f"psql exited ({self.exit_text()}): {e}") from e
+            raise QueryError(f"{self.name()} exited ({self.exit_text()}): {e}") from e
         out: list[str] = []
         while True:
             line = stdout.readline()
             if not line:
-                raise QueryError(f"psql exited ({self.exit_text()}): {' '.join(out).strip() or 'no output'}")
+                raise QueryError(
+                    f"{self.name()} exited ({self.exit_text()}): {' '.join(out).strip() or 'no output'}"
+                )
             if line.strip() == _END:
                 return out
             out.append(line.rstrip("\n"))
@@ -90,6 +95,9 @@ class Psql:
             with contextlib.suppress(json.JSONDecodeError):
                 return json.loads(out[0])
         raise QueryError(" ".join(out).strip() or "no result")
+
+    def name(self) -> str:
+        return Path(str(self.process.args[0])).name  # type: ignore[index]
 
     def exit_text(self) -> str:
         code = self.process.poll()
@@ -118,12 +126,20 @@ class _Stop:
 
 class Recorder:
     def __init__(
-        self, psql_argv: Sequence[str], out: IO[str], interval: float, idle: float, worlds_every: float
+        self,
+        client_argv: Sequence[str],
+        out: IO[str],
+        interval: float,
+        idle: float,
+        worlds_every: float,
+        engine: str = "postgres",
     ) -> None:
-        self.psql_argv = list(psql_argv)
+        self.client_argv = list(client_argv)
+        self.engine = engine
+        self.statements = statements(engine)
         self.out = out
         self.interval, self.idle, self.worlds_every = interval, idle, worlds_every
-        self.psql: Psql | None = None
+        self.client: Client | None = None
         self.n = 0
         self.ready = False
         self.last_error = ""
@@ -141,32 +157,34 @@ class Recorder:
             self.write({"t": round(time.time(), 4), "error": text})
             self.last_error = text
 
-    def _connected(self) -> Psql:
-        if self.psql is None:
+    def _connected(self) -> Client:
+        if self.client is None:
             try:
-                psql = Psql(self.psql_argv)
+                client = Client(self.client_argv, self.engine)
             except OSError as e:
-                raise QueryError(f"cannot start psql: {e}") from e
+                raise QueryError(f"cannot start {self.client_argv[0]}: {e}") from e
             try:
-                # A superuser may switch tracking off for its session: the recorder's statements never count.
-                psql.lines("SET pg_stat_statements.track = none")
+                # What these answer is not checked: where they fail, so does COUNTERS, and the
+                # grading names the snapshots that could not be taken.
+                for setup in SESSION_SETUP[self.engine]:
+                    client.lines(setup)
             except QueryError:
-                psql.close()
+                client.close()
                 raise
-            self.psql = psql
-        return self.psql
+            self.client = client
+        return self.client
 
     def _take(self, sql: str) -> tuple[float, float, Any] | None:
         try:
-            psql = self._connected()
+            client = self._connected()
             t0 = time.time()
-            value = psql.snapshot(sql)
+            value = client.snapshot(sql)
             t1 = time.time()
         except QueryError as e:
             self.error(str(e))
-            if self.psql is not None and self.psql.process.poll() is not None:
-                self.psql.close()
-                self.psql = None
+            if self.client is not None and self.client.process.poll() is not None:
+                self.client.close()
+                self.client = None
             return None
         self.last_error = ""
         return t0, t1, value
@@ -178,7 +196,7 @@ class Recorder:
         return n
 
     def worlds(self) -> bool:
-        taken = self._take(WORLDS)
+        taken = self._take(self.statements["worlds"])
         if taken is None:
             return False
         t0, t1, value = taken
@@ -193,13 +211,14 @@ class Recorder:
         return True
 
     def sample(self) -> None:
-        taken = self._take(COUNTERS)
+        taken = self._take(self.statements["counters"])
         if taken is not None:
             t0, t1, value = taken
             self._record(t0, t1, counters=value)
             if value != self.counters:
                 self.counters, self.counters_moved_t = value, t1
-        # Counters that cannot be read (no pg_stat_statements) cannot tell quiet times: World all the same.
+        # Counters that cannot be read (no pg_stat_statements, no performance_schema) cannot tell quiet times:
+        # World all the same.
         quiet = taken is None or time.time() - self.counters_moved_t >= self.idle
         if quiet and time.time() - self.last_worlds_t >= self.worlds_every:
             self.worlds()
@@ -217,13 +236,32 @@ class Recorder:
             time.sleep(max(0.0, due - time.monotonic()))
             due = max(due, time.monotonic() - self.interval)  # a late tick is not made up for with a burst
             self.sample()
-        if self.psql is not None:
-            self.psql.close()
+        if self.client is not None:
+            self.client.close()
         return "stop requested" if _Stop.requested else "deadline"
 
 
-def psql_argv(args: argparse.Namespace) -> list[str]:
-    return ["psql", "-h", args.host, "-p", str(args.port), "-U", args.user, "-d", args.dbname]
+# What each engine's client needs to print bare values, one row per line, and to go on after an error.
+CLIENT_FLAGS = {
+    "postgres": ["-X", "-A", "-t", "-q"],
+    "mysql": ["--batch", "--raw", "--skip-column-names", "--unbuffered", "--force"],
+}
+
+
+def client_argv(engine: str, host: str, port: int, user: str, dbname: str) -> list[str]:
+    """The command line of the engine's client, as a superuser over the unix socket (host: its directory for
+    psql, the socket itself for mariadb)."""
+    if engine == "mysql":
+        client = "mariadb" if shutil.which("mariadb") else "mysql"
+        argv = [client, "--no-defaults", f"--socket={host}", f"--user={user}", f"--database={dbname}"]
+    else:
+        argv = ["psql", "-h", host, "-p", str(port), "-U", user, "-d", dbname]
+    return argv + CLIENT_FLAGS[engine]
+
+
+def _client_argv(args: argparse.Namespace) -> list[str]:
+    user = args.user or ("root" if args.engine == "mysql" else "postgres")
+    return client_argv(args.engine, args.host, args.port, user, args.dbname)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -231,7 +269,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _Stop.request)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "a", encoding="utf-8") as out:
-        recorder = Recorder(psql_argv(args), out, args.interval, args.idle, args.worlds_every)
+        recorder = Recorder(_client_argv(args), out, args.interval, args.idle, args.worlds_every, args.engine)
         settings = {"interval": args.interval, "idle": args.idle, "worlds_every": args.worlds_every}
         recorder.write({"recorder": "started", "t": round(time.time(), 4), "pid": os.getpid(), **settings})
         why = recorder.run(time.time() + args.deadline, args.ready_file)
@@ -292,7 +330,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             "--out", str(args.out), "--ready-file", str(ready), "--deadline", str(args.deadline),
             "--interval", str(args.interval), "--idle", str(args.idle),
             "--worlds-every", str(args.worlds_every), "--host", args.host, "--port", str(args.port),
-            "--user", args.user, "--dbname", args.dbname]  # fmt: skip
+            "--user", args.user, "--dbname", args.dbname, "--engine", args.engine]  # fmt: skip
     process = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -322,9 +360,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("run", "start"):
         sub = commands.add_parser(name)
         sub.add_argument("--out", type=Path, required=True, help="the recording (JSON lines)")
-        sub.add_argument("--host", default="/var/run/postgresql", help="psql -h: the unix socket's directory")
+        sub.add_argument("--engine", choices=ENGINES, default="postgres")
+        sub.add_argument(
+            "--host",
+            default="/var/run/postgresql",
+            help="the unix socket's directory (postgres), the socket (mysql)",
+        )
         sub.add_argument("--port", type=int, default=5432)
-        sub.add_argument("--user", default="postgres", help="a superuser")
+        sub.add_argument("--user", default="", help="a superuser (default: postgres, or root for mysql)")
         sub.add_argument("--dbname", default="hello_world")
         sub.add_argument("--deadline", type=float, default=1800.0, help="seconds before it stops by itself")
         sub.add_argument("--interval", type=float, default=0.04, help="seconds between counter samples")

@@ -37,7 +37,7 @@ from .report import (
     load_file,
 )
 from .rules import DB_HITS, DB_TYPES, accept_header
-from .sql import STATEMENTS
+from .sql import statements
 
 # Runs one statement of sql.py and returns its `snapshot` value (a JSON object).
 Snapshot = Callable[[str], Any]
@@ -92,15 +92,19 @@ def run_phases(
         _write(data_dir / load_file(test_type), load.to_json())
 
 
-def snapshots_around(snapshot: Snapshot, test_types: Sequence[str], data_dir: Path) -> Around:
+def snapshots_around(
+    snapshot: Snapshot, test_types: Sequence[str], data_dir: Path, engine: str = "postgres"
+) -> Around:
+    sql = statements(engine)
+
     @contextlib.contextmanager
     def around(phase: Phase) -> Iterator[None]:
         brackets = phase.snapshots(test_types)
         for statement, before, _ in brackets:
-            _write(data_dir / before, snapshot(STATEMENTS[statement]))
+            _write(data_dir / before, snapshot(sql[statement]))
         yield
         for statement, _, after in brackets:
-            _write(data_dir / after, snapshot(STATEMENTS[statement]))
+            _write(data_dir / after, snapshot(sql[statement]))
 
     return around
 
@@ -140,8 +144,11 @@ def verify_framework(
     data_dir: Path,
     snapshot: Snapshot,
     timeout: float = 20.0,
+    engine: str = "postgres",
 ) -> Report:
-    """Every phase with the snapshots taken around it by `snapshot`, then the report."""
+    """Every phase with the snapshots of the engine's statements taken around it by `snapshot`, then the
+    report."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    run_phases(base_url, test_types, data_dir, snapshots_around(snapshot, test_types, data_dir), timeout)
+    around = snapshots_around(snapshot, test_types, data_dir, engine)
+    run_phases(base_url, test_types, data_dir, around, timeout)
     return build_report(framework, data_dir, test_types)

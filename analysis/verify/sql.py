@@ -1,15 +1,21 @@
-"""The database snapshots the verifier grades, written once here.
+"""The database snapshots the verifier grades, written once here for each engine.
 
-The verifier's checks never connect to Postgres (pg_hba admits only the app hosts): whoever can reach the
-database runs these statements as a superuser in `hello_world` and hands the verifier the one JSON value
-each returns (the `snapshot` column). In the lab that is recorder.py on the db host; ``python -m
-analysis.verify sql`` prints them for anyone else; the tests run them through psql.
+The verifier's checks never connect to the database (it admits only the app hosts): whoever can reach it runs
+these statements as a superuser in `hello_world` and hands the verifier the one JSON value each returns (the
+`snapshot` column). In the lab that is recorder.py on the db host; ``python -m analysis.verify sql`` prints
+them for anyone else; the tests run them through psql and the mariadb client.
 
-- COUNTERS: pg_stat_statements sums per table (calls of statements mentioning it; rows read by the others;
-  rows written by updates of it), for the database-hit check. Its own literals are normalized to $n by
-  pg_stat_statements, so it never counts itself (and the recorder's session does not track at all, since
-  WORLDS reads world).
-- WORLDS: every (id, randomnumber) of world and of the quoted "World", for the update check.
+- COUNTERS: per table, the statements mentioning it and the rows they read, the updates of it and the rows
+  they wrote, for the database-hit check. Postgres: sums over pg_stat_statements (its own literals are
+  normalized to $n, so it never counts itself). MySQL family: sums over performance_schema's statement
+  digests of the database (``events_statements_summary_by_digest``: COUNT_STAR, SUM_ROWS_SENT,
+  SUM_ROWS_AFFECTED). Either way the reading session switches its own statistics off first (SESSION_SETUP),
+  since WORLDS reads world.
+- WORLDS: every (id, randomnumber) of world and of the quoted-case "World", for the update check.
+
+On the MySQL family "rows updated" is what the server reports as affected: rows whose value changed, unless a
+client asks for rows matched (CLIENT_FOUND_ROWS, which Django's backend does); an update writing the old
+value back then still fails the update check, which compares World itself.
 """
 
 from __future__ import annotations
@@ -50,7 +56,58 @@ WORLDS = (
     ") AS snapshot"
 )
 
+# MySQL family. The digest text names tables in backquotes ("SELECT `id` , `randomNumber` FROM `world` WHERE
+# `id` = ?"); (?i) makes the match ignore case, as Postgres' ~* does. SCHEMA_NAME is the default database of
+# the statement's session: the apps' connections name hello_world.
+_MY_MENTIONS = "(DIGEST_TEXT REGEXP '(?i)\\\\b{table}\\\\b')"
+_MY_UPDATES = "(DIGEST_TEXT REGEXP '(?i)^\\\\s*update\\\\s+(`?\\\\w+`?\\\\.)?`?{table}\\\\b')"
+
+
+def _my_counter_columns(table: str) -> list[str]:
+    mentions = _MY_MENTIONS.format(table=table)
+    updates = _MY_UPDATES.format(table=table)
+    return [
+        f"'{table}_calls', COALESCE(SUM(IF({mentions}, COUNT_STAR, 0)), 0)",
+        f"'{table}_rows_read', COALESCE(SUM(IF({mentions} AND NOT {updates}, SUM_ROWS_SENT, 0)), 0)",
+        f"'{table}_updates', COALESCE(SUM(IF({updates}, COUNT_STAR, 0)), 0)",
+        f"'{table}_rows_updated', COALESCE(SUM(IF({updates}, SUM_ROWS_AFFECTED, 0)), 0)",
+    ]
+
+
+MYSQL_COUNTERS = (
+    "SELECT JSON_OBJECT(\n    "
+    + ",\n    ".join(column for table in TABLES for column in _my_counter_columns(table))
+    + "\n) AS snapshot\nFROM performance_schema.events_statements_summary_by_digest\n"
+    "WHERE SCHEMA_NAME = DATABASE()"
+)
+
+MYSQL_WORLDS = (
+    "SELECT JSON_OBJECT(\n"
+    "    'world', (SELECT GROUP_CONCAT(id, ':', randomNumber ORDER BY id SEPARATOR ',') FROM `world`),\n"
+    "    'World', (SELECT GROUP_CONCAT(id, ':', randomNumber ORDER BY id SEPARATOR ',') FROM `World`)\n"
+    ") AS snapshot"
+)
+
+ENGINES = ("postgres", "mysql")
 STATEMENTS = {"counters": COUNTERS, "worlds": WORLDS}
+ENGINE_STATEMENTS = {"postgres": STATEMENTS, "mysql": {"counters": MYSQL_COUNTERS, "worlds": MYSQL_WORLDS}}
+# Run once by the session that takes the snapshots, before any of them (as a superuser).
+SESSION_SETUP = {
+    # A superuser may switch tracking off for its session: the snapshots' own statements never count.
+    "postgres": ["SET pg_stat_statements.track = none"],
+    "mysql": [
+        "UPDATE performance_schema.threads SET INSTRUMENTED = 'NO' WHERE PROCESSLIST_ID = CONNECTION_ID()",
+        # WORLDS is 10,000 pairs of up to 11 characters per table; GROUP_CONCAT cuts at this length silently.
+        "SET SESSION group_concat_max_len = 4194304",
+    ],
+}
+
+
+def statements(engine: str) -> dict[str, str]:
+    """The snapshot statements of an engine; an unknown engine is an error naming it."""
+    if engine not in ENGINE_STATEMENTS:
+        raise ValueError(f"database engine {engine!r}: allowed {', '.join(ENGINES)}")
+    return ENGINE_STATEMENTS[engine]
 
 
 def counter_keys() -> list[str]:
@@ -83,5 +140,5 @@ def parse_worlds(snapshot: Mapping[str, Any]) -> dict[str, dict[int, int]]:
     return tables
 
 
-def statements_json() -> str:
-    return json.dumps(STATEMENTS, indent=2)
+def statements_json(engine: str = "postgres") -> str:
+    return json.dumps(statements(engine), indent=2)

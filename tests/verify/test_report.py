@@ -90,6 +90,12 @@ def test_missing_data_fails_with_the_reason_recorded_beside_it(tmp_path: Path) -
 def test_sql_command_prints_the_statements(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sql"]) == 0
     assert json.loads(capsys.readouterr().out) == {"counters": COUNTERS, "worlds": WORLDS}
+    assert main(["sql", "--engine", "mysql"]) == 0
+    mysql = json.loads(capsys.readouterr().out)
+    assert "performance_schema.events_statements_summary_by_digest" in mysql["counters"]
+    assert "FROM `World`" in mysql["worlds"]
+    with pytest.raises(SystemExit):
+        main(["sql", "--engine", "oracle"])
 
 
 def test_dbhits_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
