@@ -118,7 +118,7 @@ test: lint test-deps
 	@mkdir -p $(dir $(MULTIHOST_LOG))
 	@echo "test-multihost runs beside the other suites; its output goes to $(MULTIHOST_LOG), printed when it ends"
 	@$(MAKE) --no-print-directory test-multihost > $(MULTIHOST_LOG) 2>&1 & multihost=$$!; \
-	  local=0; $(MAKE) --no-print-directory $(LOCAL_SUITES) || local=$$?; \
+	  local=0; $(MAKE) -k --no-print-directory $(LOCAL_SUITES) || local=$$?; \
 	  remote=0; wait $$multihost || remote=$$?; \
 	  echo "======== test-multihost (exit $$remote), from $(MULTIHOST_LOG)"; cat $(MULTIHOST_LOG); \
 	  echo "======== local suites: exit $$local; test-multihost: exit $$remote"; \

@@ -2,6 +2,7 @@
 """Print one JSON object describing this lab host: kernel settings, limits, CPU details and versions.
 
     lab_environment_probe.py [--sysctl NAME ...] [--venvs DIR] [--pg-socket DIR --pg-port N]
+                             [--mariadb-socket PATH]
 
 playbooks/environment.yml runs it on every host (ansible.builtin.script) and merges the object with the
 host's facts into results/<run>/environment.json. Standard library only; whatever a host lacks (no nginx on
@@ -90,17 +91,29 @@ def postgres_server_version(socket_dir: str | None, port: int | None) -> str | N
     return out if out and not out.lower().startswith("psql:") else None
 
 
-def versions(socket_dir: str | None, port: int | None) -> dict[str, Any]:
+def mariadb_server_version(socket: str | None) -> str | None:
+    client = shutil.which("mariadb") or shutil.which("mysql")
+    if not socket or client is None:
+        return None
+    # unix_socket authentication admits the host's root (roles/mariadb).
+    out = _run([client, "--no-defaults", f"--socket={socket}", "--user=root", "-N", "-e", "SELECT VERSION()"])
+    return out if out and not out.upper().startswith("ERROR") else None
+
+
+def versions(socket_dir: str | None, port: int | None, mariadb_socket: str | None = None) -> dict[str, Any]:
     nginx = _first_line(_run(["nginx", "-v"])) if shutil.which("nginx") else None
     wrk = _first_line(_run(["wrk", "-v"])) if shutil.which("wrk") else None
     sysstat = _first_line(_run(["sadf", "-V"])) if shutil.which("sadf") else None
     postgres = [_first_line(_run([str(binary), "--version"])) for binary in _postgres_binaries()]
+    mariadbd = _first_line(_run(["mariadbd", "--version"])) if shutil.which("mariadbd") else None
     return {
         "python": sys.version.split()[0],
         "python_executable": sys.executable,
         "nginx": nginx.removeprefix("nginx version: ") if nginx else None,
         "postgres": [v for v in postgres if v] or None,
         "postgres_server": postgres_server_version(socket_dir, port),
+        "mariadb": mariadbd,
+        "mariadb_server": mariadb_server_version(mariadb_socket),
         "wrk": wrk.split(" Copyright")[0] if wrk else None,
         "sysstat": sysstat,
     }
@@ -147,7 +160,7 @@ def probe(args: argparse.Namespace) -> dict[str, Any]:
         "sysctl": sysctl_values(args.sysctl),
         "limits": nofile_limits(),
         "cpu": cpu_details(),
-        "versions": versions(args.pg_socket, args.pg_port),
+        "versions": versions(args.pg_socket, args.pg_port, args.mariadb_socket),
         "packages": venv_packages(args.venvs),
     }
 
@@ -158,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venvs", metavar="DIR", help="directory whose subdirectories are venvs (app hosts)")
     parser.add_argument("--pg-socket", metavar="DIR", help="the lab cluster's socket directory (db hosts)")
     parser.add_argument("--pg-port", type=int, metavar="N")
+    parser.add_argument("--mariadb-socket", metavar="PATH", help="the lab MariaDB's socket (db hosts)")
     print(json.dumps(probe(parser.parse_args(argv)), indent=1, sort_keys=True))
     return 0
 

@@ -28,8 +28,11 @@ NUMBERS = (
     ' "lab_client_start_slack_s": 601}',
 )
 TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_only": "maybe"}',)
-PORTS = ('{"postgres_port": 0, "app_server_db_port": "abc", "app_server_port": 70000}',)
-DB_ADDRESSES = ('{"postgres_listen_address": "*", "postgres_allowed_clients": ["app.example.com"]}',)
+PORTS = ('{"postgres_port": 0, "mariadb_port": 0, "app_server_db_port": "abc", "app_server_port": 70000}',)
+DB_ADDRESSES = (
+    '{"postgres_listen_address": "*", "postgres_allowed_clients": ["app.example.com"],'
+    ' "mariadb_listen_address": "*", "mariadb_allowed_clients": []}',
+)
 APP_ADDRESSES = ('{"app_server_listen_address": "bad addr", "app_server_db_host": ""}',)
 UPSTREAM = ('{"upstream_listen_address": "*", "app_server_upstream_url": "ftp://x"}',)
 PATHS = ('{"lab_results_dir": "results", "lab_secrets_dir": "secrets"}',)
@@ -60,6 +63,7 @@ MORE_BAD = [
         "address-not-an-ip", ("lab_address=db.example.com",), ("db.example.com", "lab_address", "IP address")
     ),
     Bad("postgres-port-zero", PORTS, ("postgres_port", "0", "1..65535")),
+    Bad("mariadb-port-zero", PORTS, ("mariadb_port", "0", "1..65535")),
     Bad("db-port-text", PORTS, ("app_server_db_port", "abc", "1..65535")),
     Bad("app-port-above", PORTS, ("app_server_port=70000", "1..65535")),
     Bad(
@@ -69,6 +73,8 @@ MORE_BAD = [
     ),
     Bad("listen-address-star", DB_ADDRESSES, ("postgres_listen_address", "*", "IP address")),
     Bad("allowed-client-a-name", DB_ADDRESSES, ("postgres_allowed_clients", "app.example.com", "IP address")),
+    Bad("mariadb-listen-address-star", DB_ADDRESSES, ("mariadb_listen_address", "*", "IP address")),
+    Bad("mariadb-no-allowed-client", DB_ADDRESSES, ("mariadb_allowed_clients", "[]")),
     Bad("app-listen-address-junk", APP_ADDRESSES, ("app_server_listen_address", "bad addr", "host name")),
     Bad("db-host-empty", APP_ADDRESSES, ("app_server_db_host", '""', "host name")),
     Bad(
@@ -102,6 +108,8 @@ MORE_BAD = [
 # Knobs that are not set on their own: each is computed from another knob that has its case.
 DERIVED = {
     "lab_package_proxy_env": "the environment built from lab_package_proxy",
+    "lab_db_role": "the role of lab_db_engine",
+    "app_server_db_engine": "the app tier's copy of lab_db_engine",
 }
 
 

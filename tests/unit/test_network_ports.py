@@ -42,6 +42,7 @@ def test_each_port_of_the_table_is_a_knob_with_a_default() -> None:
     # postgres_port 5432, app_server_port 8080, upstream_port 8091: what the README and the filters say.
     assert {rule.port_var: rule.port for rule in port_table()} == {
         "postgres_port": 5432,
+        "mariadb_port": 3306,
         "app_server_port": 8080,
         "upstream_port": 8091,
     }

@@ -440,9 +440,10 @@ def _matrix_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
 def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
     problems = []
     app_port = settings.get("app_server_port", APP_PORT_DEFAULT)
-    if {"db", "app"} <= set(host.groups) and settings.get("postgres_port") == app_port:
+    db_port = "mariadb_port" if settings.get("lab_db_engine") == "mysql" else "postgres_port"
+    if {"db", "app"} <= set(host.groups) and settings.get(db_port) == app_port:
         problems.append(
-            f"postgres_port={settings['postgres_port']} and app_server_port={app_port} on {host.name},"
+            f"{db_port}={settings[db_port]} and app_server_port={app_port} on {host.name},"
             " which is in both the db and the app group; allowed: two different ports."
         )
     if "upstream_port" in settings and settings["upstream_port"] == app_port and "app" in host.groups:
