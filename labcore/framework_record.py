@@ -39,6 +39,7 @@ def framework_record(
     start_errors: Sequence[str] = (),
     verify_reason: str = "",
     db_mode: str = "raw",
+    db_engine: str = "postgres",
     ceiling_path: str | None = None,
 ) -> dict[str, Any]:
     """The record of ``framework`` (or of the ceiling, with ``ceiling_path``).
@@ -79,7 +80,8 @@ def framework_record(
             "orm": "Raw" if db_mode == "raw" else "Full",
             "platform": manifest.get("platform", ""),
             "webserver": "nginx" if config.get("nginx", True) else "None",
-            "database": "Postgres",
+            # The engine the app was deployed against (lab_db_engine): postgres or mysql.
+            "database": config.get("db_engine", db_engine),
             "os": "Linux",
             "database_os": "Linux",
             "approach": "Realistic",
@@ -94,6 +96,7 @@ def framework_record(
             "threads": config.get("threads"),
             "db_pool_size": config.get("db_pool_size"),
             "db_mode": config.get("db_mode", db_mode),
+            "db_engine": config.get("db_engine", db_engine),
             "nginx": config.get("nginx"),
         },
     }

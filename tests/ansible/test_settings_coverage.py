@@ -85,6 +85,11 @@ MORE_BAD = [
     Bad("app-db-mode-differs", ("app_server_db_mode=orm",), ("app_server_db_mode", "orm", "lab_db_mode")),
     Bad("secrets-dir-relative", PATHS, ("lab_secrets_dir", "secrets", "absolute")),
     Bad("db-engine-unknown", ("lab_db_engine=oracle",), ("lab_db_engine", "oracle", "postgres, mysql")),
+    Bad(
+        "app-db-engine-differs",
+        ("app_server_db_engine=mysql",),
+        ("app_server_db_engine", "mysql", "lab_db_engine"),
+    ),
     # No app has a MySQL driver yet (docs/mysql.md): refused with every framework that lacks it.
     Bad(
         "db-engine-without-drivers",
@@ -109,7 +114,6 @@ MORE_BAD = [
 DERIVED = {
     "lab_package_proxy_env": "the environment built from lab_package_proxy",
     "lab_db_role": "the role of lab_db_engine",
-    "app_server_db_engine": "the app tier's copy of lab_db_engine",
 }
 
 

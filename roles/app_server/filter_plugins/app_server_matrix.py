@@ -286,6 +286,7 @@ def app_server_matrix(
             "threads": threads,
             "nginx": nginx,
             "db_mode": settings.get("db_mode", "raw"),
+            "db_engine": settings.get("db_engine") or "postgres",
             "db_pool_size": pool_size,
         }
         matrix[framework]["label"] = app_server_label(matrix[framework])
@@ -293,7 +294,8 @@ def app_server_matrix(
 
 
 def app_server_label(config: Mapping[str, Any]) -> str:
-    """The configuration in one line, e.g. "flask [gunicorn gthread, 2 workers x 8 threads, raw, nginx]".
+    """The configuration in one line, e.g. "flask [gunicorn gthread, 2 workers x 8 threads, raw, nginx]", and
+    "raw mysql" for the db mode on MySQL (Postgres, the default engine, is not named).
 
     "uvicorn" is uvicorn's own server (its worker class is always uvicorn), "own server" the framework's."""
     workers = f"{config['workers']} worker{'s' if config['workers'] != 1 else ''}"
@@ -304,7 +306,9 @@ def app_server_label(config: Mapping[str, Any]) -> str:
     server = {"gunicorn": f"gunicorn {config['worker_class']}", "own": "own server"}.get(
         config["server"], config["server"]
     )
-    return f"{framework} [{server}, {workers}, {config['db_mode']}, {front}]"
+    engine = config.get("db_engine") or "postgres"
+    db = config["db_mode"] if engine == "postgres" else f"{config['db_mode']} {engine}"
+    return f"{framework} [{server}, {workers}, {db}, {front}]"
 
 
 def app_server_program(config: Mapping[str, Any], where: Mapping[str, Any]) -> dict[str, Any]:
