@@ -473,8 +473,8 @@ def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
         if engine is not None and engine != settings.get("lab_db_engine"):
             problems.append(
                 f"app_server_db_engine={_show(engine)} on {host.name} differs from"
-                f" lab_db_engine={_show(settings.get('lab_db_engine'))}, which chooses the db role; allowed: the"
-                " same value (set lab_db_engine: app_server_db_engine follows it)."
+                f" lab_db_engine={_show(settings.get('lab_db_engine'))}, which chooses the db role; allowed:"
+                " the same value (set lab_db_engine: app_server_db_engine follows it)."
             )
     return problems
 
