@@ -22,27 +22,27 @@ from flask import Flask
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
 
-_config: common.DbConfig
+_connect_args: dict[str, object]
 # None stands for a connection that broke: the next request to draw it opens a new one.
 _idle: queue.LifoQueue[pymysql.connections.Connection | None]
 
 
 def _connect() -> pymysql.connections.Connection:
-    return pymysql.connect(
-        host=_config.host,
-        port=_config.port,
-        database=_config.name,
-        user=_config.user,
-        password=_config.password or "",
-        autocommit=True,
-        charset="utf8mb4",
-    )
+    return pymysql.connect(**_connect_args)
 
 
 def init_app(app: Flask, config: common.DbConfig) -> None:
     """Open this worker's pool (app is unused; the ORM variant registers itself with it)."""
-    global _config, _idle
-    _config = config
+    global _connect_args, _idle
+    _connect_args = {
+        "host": config.host,
+        "port": config.port,
+        "database": config.name,
+        "user": config.user,
+        "password": config.password or "",
+        "autocommit": True,
+        "charset": "utf8mb4",
+    }
     _idle = queue.LifoQueue()
     for _ in range(config.pool_size):
         _idle.put(_connect())
