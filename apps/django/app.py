@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import django
 import labapp_common as common
@@ -27,7 +28,7 @@ if CONFIG.engine == "mysql":
     pymysql.install_as_MySQLdb()
     # Django has no pool for MySQL: under gevent a connection per request (CONN_MAX_AGE=0) instead of one
     # per greenlet (per client connection) that is never given back.
-    DATABASE = {
+    DATABASE: dict[str, Any] = {
         "ENGINE": "django.db.backends.mysql",
         "CONN_MAX_AGE": 0 if GREENLETS else None,
         "OPTIONS": {"charset": "utf8mb4"},
