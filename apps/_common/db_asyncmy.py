@@ -5,18 +5,30 @@ framework, so the three apps share it (each app's db_raw_mysql.py re-exports it)
 
 Connections are in autocommit mode, so no statement but the route's own is sent: asyncmy's pool gives a
 connection back without a round trip (it only drops one left inside a transaction, which autocommit never
-is). Statements go over the text protocol: each row of /queries is its own SELECT, one round trip each.
+is). Statements go over the text protocol. The N reads of /queries and /updates are N SELECTs sent in one
+multi-statement text (labapp_common.mysql_select_worlds): one round trip, each row still its own statement.
 """
 
 from __future__ import annotations
 
 import asyncmy
 import labapp_common as common
+from asyncmy.cursors import Cursor
 
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
 
 _pool: asyncmy.Pool
+
+
+async def _worlds(cur: Cursor, ids: list[int]) -> list[tuple[int, int]]:
+    """One SELECT_WORLD per id, all sent at once; the rows in id order."""
+    await cur.execute(common.mysql_select_worlds(ids))
+    rows = []
+    while True:
+        rows.append(await cur.fetchone())
+        if not await cur.nextset():
+            return rows
 
 
 async def open_pool(config: common.DbConfig) -> None:
@@ -47,13 +59,9 @@ async def random_world() -> dict[str, int]:
 
 
 async def random_worlds(n: int) -> list[dict[str, int]]:
-    worlds = []
     async with _pool.acquire() as conn, conn.cursor() as cur:
-        for world_id in common.random_ids(n):
-            await cur.execute(SELECT_WORLD, (world_id,))
-            row = await cur.fetchone()
-            worlds.append({"id": row[0], "randomNumber": row[1]})
-    return worlds
+        rows = await _worlds(cur, common.random_ids(n))
+    return [{"id": row[0], "randomNumber": row[1]} for row in rows]
 
 
 async def fortunes() -> list[tuple[int, str]]:
@@ -64,11 +72,7 @@ async def fortunes() -> list[tuple[int, str]]:
 
 async def update_worlds(n: int) -> list[dict[str, int]]:
     ids = common.distinct_random_ids(n)
-    numbers = []
     async with _pool.acquire() as conn, conn.cursor() as cur:
-        for world_id in ids:
-            await cur.execute(SELECT_WORLD, (world_id,))
-            row = await cur.fetchone()
-            numbers.append(common.new_random_number(row[1]))
+        numbers = [common.new_random_number(row[1]) for row in await _worlds(cur, ids)]
         await cur.execute(common.mysql_update_worlds(n), common.mysql_update_args(ids, numbers))
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]

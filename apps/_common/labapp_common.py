@@ -40,6 +40,16 @@ UPDATE_WORLDS = (
 )
 
 
+def mysql_select_worlds(ids: list[int]) -> str:
+    """The reads of /queries and /updates on MySQL: one execution of SELECT_WORLD per id, all in one text sent
+    at once (a multi-statement), so N rows cost one round trip; the server runs and counts each SELECT as a
+    statement of its own (performance_schema). MySQL's counterpart of the Postgres apps' pipelining.
+
+    The ids are formatted in as integers, the only values the text holds.
+    """
+    return ";".join([SELECT_WORLD % int(world_id) for world_id in ids])
+
+
 @functools.cache
 def mysql_update_worlds(n: int) -> str:
     """MySQL's form of UPDATE_WORLDS for n rows: one statement, its arguments from mysql_update_args().

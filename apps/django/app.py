@@ -22,6 +22,7 @@ POOL = {"pool": {"min_size": CONFIG.pool_size, "max_size": CONFIG.pool_size, "ti
 
 if CONFIG.engine == "mysql":
     import pymysql
+    from pymysql.constants import CLIENT
 
     # Django's MySQL backend imports MySQLdb (mysqlclient, C): PyMySQL takes its place. Being pure Python, it
     # waits cooperatively under the gevent worker, where mysqlclient would block the whole process.
@@ -31,7 +32,8 @@ if CONFIG.engine == "mysql":
     DATABASE: dict[str, Any] = {
         "ENGINE": "django.db.backends.mysql",
         "CONN_MAX_AGE": 0 if GREENLETS else None,
-        "OPTIONS": {"charset": "utf8mb4"},
+        # Django's own flag (UPDATE answers the rows matched) and the multi-statements of raw mode's reads.
+        "OPTIONS": {"charset": "utf8mb4", "client_flag": CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS},
     }
 else:
     DATABASE = {

@@ -2,16 +2,29 @@
 Django's MySQL backend.
 
 Django keeps one persistent connection per worker thread (CONN_MAX_AGE=None), in autocommit mode. Statements
-go over PyMySQL's text protocol, one round trip each.
+go over PyMySQL's text protocol. The N reads of /queries and /updates are N SELECTs sent in one
+multi-statement text (labapp_common.mysql_select_worlds; app.py allows multi-statements): one round trip,
+each row still its own statement.
 """
 
 from __future__ import annotations
 
 import labapp_common as common
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
+
+
+def _worlds(cur: CursorWrapper, ids: list[int]) -> list[tuple[int, int]]:
+    """One SELECT_WORLD per id, all sent at once; the rows in id order."""
+    cur.execute(common.mysql_select_worlds(ids))
+    rows = []
+    while True:
+        rows.append(cur.fetchone())
+        if not cur.nextset():
+            return rows
 
 
 def random_world() -> dict[str, int]:
@@ -22,13 +35,9 @@ def random_world() -> dict[str, int]:
 
 
 def random_worlds(n: int) -> list[dict[str, int]]:
-    worlds = []
     with connection.cursor() as cur:
-        for world_id in common.random_ids(n):
-            cur.execute(SELECT_WORLD, [world_id])
-            row = cur.fetchone()
-            worlds.append({"id": row[0], "randomNumber": row[1]})
-    return worlds
+        rows = _worlds(cur, common.random_ids(n))
+    return [{"id": row[0], "randomNumber": row[1]} for row in rows]
 
 
 def fortunes() -> list[tuple[int, str]]:
@@ -39,10 +48,7 @@ def fortunes() -> list[tuple[int, str]]:
 
 def update_worlds(n: int) -> list[dict[str, int]]:
     ids = common.distinct_random_ids(n)
-    numbers = []
     with connection.cursor() as cur:
-        for world_id in ids:
-            cur.execute(SELECT_WORLD, [world_id])
-            numbers.append(common.new_random_number(cur.fetchone()[1]))
+        numbers = [common.new_random_number(row[1]) for row in _worlds(cur, ids)]
         cur.execute(common.mysql_update_worlds(n), common.mysql_update_args(ids, numbers))
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
