@@ -84,7 +84,11 @@ class MariaDB:
 
     def client(self, *args: str) -> list[str]:
         """The mariadb client as the superuser over the socket, tab-separated output without headers."""
-        return [CLIENT, f"--defaults-file={self.defaults_file}", "--batch", "--skip-column-names", *args]
+        # utf8mb4 whatever the locale: with LANG=C the client would send the fortunes' UTF-8 as latin1.
+        return [
+            CLIENT, f"--defaults-file={self.defaults_file}", "--default-character-set=utf8mb4", "--batch",
+            "--skip-column-names", *args,
+        ]  # fmt: skip
 
     def sql(self, sql: str, db: str = "") -> str:
         """Run SQL as the superuser; returns the output, one row a line, columns separated by tabs.
