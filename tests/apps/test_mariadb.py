@@ -18,6 +18,7 @@ import pytest
 from analysis.verify.rules import FORTUNES, MAX_ID
 from labkit.apps import app_server, get
 from labkit.mariadb import APP_PRIVILEGES, DB_NAME, DB_USER, TABLES, MariaDB
+from roles.mariadb.filter_plugins.mariadb_settings import mariadb_fortune_data
 
 pytestmark = pytest.mark.needs_mariadb
 
@@ -34,6 +35,11 @@ def test_the_server_holds_the_roles_tables_rows_and_rights(mariadb: MariaDB) -> 
         db=DB_NAME,
     )
     assert counts.split("\t") == [str(MAX_ID), str(MAX_ID), str(len(FORTUNES)), str(len(FORTUNES)), "0"]
+    # The rows' digest as roles/mariadb compares it: the non-ASCII fortunes arrived as UTF-8.
+    digest = mariadb.sql(
+        "SELECT MD5(GROUP_CONCAT(id, ':', message ORDER BY id SEPARATOR '\\n')) FROM fortune", db=DB_NAME
+    )
+    assert digest == mariadb_fortune_data("fortune")["md5"]
     grants = mariadb.sql(f"SHOW GRANTS FOR '{DB_USER}'@'{mariadb.host}'")
     for table, rights in APP_PRIVILEGES.items():
         assert f"GRANT {', '.join(rights)} ON `{DB_NAME}`.`{table}`" in grants, grants
