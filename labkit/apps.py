@@ -16,17 +16,30 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import yaml
 
 from roles.app_server.filter_plugins import app_server_matrix as matrix
 
 from .paths import APPS_DIR, COMMON_DIR, REPO
-from .postgres import PostgresCluster
 from .processes import free_port, stop_process_group
 
 VENVS_DIR = Path(os.environ.get("LAB_TEST_APP_VENVS", "/tmp/appvenvs"))
+
+
+class Database(Protocol):
+    """A throwaway database for the apps: labkit.postgres.PostgresCluster or labkit.mariadb.MariaDB."""
+
+    engine: ClassVar[str]  # LAB_DB_ENGINE: postgres | mysql
+
+    def env(self, pool_size: int, mode: str) -> dict[str, str]:
+        """The LAB_DB_* variables of an app on this database."""
+        ...
+
+    def worlds(self) -> dict[int, int]:
+        """World's rows, id -> randomNumber, read by the superuser."""
+        ...
 
 
 def load_manifest(framework: str) -> dict[str, Any]:
@@ -78,6 +91,7 @@ class AppServer:
     # Set when the server listens on a unix socket (the command the role runs behind nginx); port is then 0.
     unix_socket: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    database: Database | None = None
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -124,7 +138,7 @@ def gunicorn_command(
 def app_server(
     framework: str,
     mode: str,
-    cluster: PostgresCluster,
+    cluster: Database,
     log_dir: Path,
     workers: int = 2,
     pool_size: int = 4,
@@ -145,7 +159,8 @@ def app_server(
     port = 0 if unix_socket else free_port()
     cmd, program_env = server_command(config, venv, port, unix_socket, backlog)
     bind = "unix" if unix_socket else "tcp"
-    log = log_dir / f"{framework}-{mode}-{config['server']}-{config['worker_class']}-{bind}.log"
+    names = [framework, mode, cluster.engine, config["server"], config["worker_class"], bind]
+    log = log_dir / f"{'-'.join(names)}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAB_", "VIRTUAL_ENV", "PYTHON"))}
     env |= cluster.env(config["db_pool_size"], mode) | {"PATH": f"{venv / 'bin'}:{env.get('PATH', '')}"}
     env |= program_env | (extra_env or {})
@@ -153,7 +168,9 @@ def app_server(
         process = subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
         )
-    app = AppServer(framework, mode, port, process, log, cmd, unix_socket=unix_socket, config=config)
+    app = AppServer(
+        framework, mode, port, process, log, cmd, unix_socket=unix_socket, config=config, database=cluster
+    )
     try:
         wait_until_serving(app)
         yield app

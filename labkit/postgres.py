@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .paths import REPO
 from .processes import free_port
@@ -50,6 +50,7 @@ def as_postgres(*cmd: str | Path, **kwargs: Any) -> subprocess.CompletedProcess[
 class PostgresCluster:
     """A cluster in a temporary directory: TCP on 127.0.0.1:<port> and [::1]:<port>, a unix socket there."""
 
+    engine: ClassVar[str] = "postgres"
     root: Path
     port: int
     password: str

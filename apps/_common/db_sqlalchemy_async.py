@@ -1,6 +1,8 @@
 """ORM database access for the asyncio apps (aiohttp, FastAPI): SQLAlchemy 2 async, one engine per worker.
 
-Nothing here depends on the web framework, so the apps share it; each app's db_orm.py re-exports it.
+Nothing here depends on the web framework, so the apps share it; each app's db_orm.py re-exports it. The
+engine's driver is asyncpg on Postgres and asyncmy on MySQL (LAB_DB_ENGINE), chosen once when the engine is
+created; the models and statements are the same on both.
 
 Per request the session costs the statements the route needs and nothing else: the engine runs in autocommit
 (no BEGIN before the first statement, no ROLLBACK when the session gives its connection back) and the pool
@@ -33,11 +35,19 @@ class Fortune(Base):
     message: Mapped[str]
 
 
-# Built once; SQLAlchemy caches their compiled form and asyncpg prepares them.
+# Built once; SQLAlchemy caches their compiled form (and asyncpg prepares them).
 # select() rather than session.get(): get() answers a repeated id from the identity map without a query,
 # and /queries must run one query per row.
 SELECT_WORLD = select(World).where(World.id == bindparam("id"))
 SELECT_FORTUNES = select(Fortune)
+
+# SQLAlchemy's dialect and driver for each LAB_DB_ENGINE.
+DRIVERS = {"postgres": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
+# The connection's character set is the tables' (utf8mb4), so the server converts nothing.
+URL_QUERY: dict[str, dict[str, str]] = {"postgres": {}, "mysql": {"charset": "utf8mb4"}}
+# SQLAlchemy still calls the driver's rollback() when a session gives its connection back in AUTOCOMMIT;
+# psycopg and asyncpg send nothing then, PyMySQL and asyncmy a ROLLBACK: one round trip per request, skipped.
+ENGINE_OPTIONS: dict[str, dict[str, bool]] = {"postgres": {}, "mysql": {"skip_autocommit_rollback": True}}
 
 _engine: AsyncEngine
 _session: async_sessionmaker[AsyncSession]
@@ -46,12 +56,13 @@ _session: async_sessionmaker[AsyncSession]
 async def open_pool(config: common.DbConfig) -> None:
     global _engine, _session
     url = URL.create(
-        "postgresql+asyncpg",
+        DRIVERS[config.engine],
         username=config.user,
         password=config.password,
         host=config.host,
         port=config.port,
         database=config.name,
+        query=URL_QUERY[config.engine],
     )
     _engine = create_async_engine(
         url,
@@ -60,6 +71,7 @@ async def open_pool(config: common.DbConfig) -> None:
         pool_timeout=common.POOL_WAIT_S,
         isolation_level="AUTOCOMMIT",
         pool_reset_on_return=None,
+        **ENGINE_OPTIONS[config.engine],
     )
     _session = async_sessionmaker(_engine, expire_on_commit=False, autoflush=False)
 

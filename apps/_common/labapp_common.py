@@ -6,6 +6,7 @@ Plain module with no dependencies. The app server role puts apps/_common on ever
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -17,6 +18,8 @@ MAX_ID = 10000
 MAX_QUERIES = 500
 EXTRA_FORTUNE = (0, "Additional fortune added at request time.")
 DB_MODES = ("raw", "orm")
+# The engine's default port when LAB_DB_PORT is not set.
+DB_ENGINES = {"postgres": 5432, "mysql": 3306}
 
 # How long a request waits for a pooled database connection before it fails. Under a benchmark's load every
 # connection of a small pool is busy and requests queue for one, as they would at the database; the client's
@@ -24,8 +27,9 @@ DB_MODES = ("raw", "orm")
 # forever; SQLAlchemy's and psycopg_pool's default of 30 s turned a slow spell into 500s).
 POOL_WAIT_S = 3600.0
 
-# The raw SQL of every app, written once in psycopg's placeholder style (%s); asyncpg's numbered style is
-# derived by numbered_placeholders().
+# The raw SQL of every app, written once in the %s placeholder style of psycopg, PyMySQL and asyncmy;
+# asyncpg's numbered style is derived by numbered_placeholders(). The two reads are the same on both engines
+# (MariaDB matches column names without regard to case); the bulk update differs, MySQL having no unnest().
 SELECT_WORLD = "SELECT id, randomnumber FROM world WHERE id = %s"
 SELECT_FORTUNES = "SELECT id, message FROM fortune"
 # One statement per request for all rows (updates_write: bulk); callers pass the ids sorted.
@@ -34,6 +38,32 @@ UPDATE_WORLDS = (
     " FROM (SELECT unnest(%s::integer[]) AS id, unnest(%s::integer[]) AS randomnumber) AS v"
     " WHERE world.id = v.id"
 )
+
+
+def mysql_select_worlds(ids: list[int]) -> str:
+    """The reads of /queries and /updates on MySQL: one execution of SELECT_WORLD per id, all in one text sent
+    at once (a multi-statement), so N rows cost one round trip; the server runs and counts each SELECT as a
+    statement of its own (performance_schema). MySQL's counterpart of the Postgres apps' pipelining.
+
+    The ids are formatted in as integers, the only values the text holds.
+    """
+    return ";".join([SELECT_WORLD % int(world_id) for world_id in ids])
+
+
+@functools.cache
+def mysql_update_worlds(n: int) -> str:
+    """MySQL's form of UPDATE_WORLDS for n rows: one statement, its arguments from mysql_update_args().
+
+    Cached per n (at most MAX_QUERIES texts): the text depends on the number of rows only.
+    """
+    whens = " ".join(["WHEN %s THEN %s"] * n)
+    return f"UPDATE world SET randomnumber = CASE id {whens} END WHERE id IN ({', '.join(['%s'] * n)})"
+
+
+def mysql_update_args(ids: list[int], numbers: list[int]) -> list[int]:
+    """The arguments of mysql_update_worlds(len(ids)): each id with its number, then the ids."""
+    return [value for pair in zip(ids, numbers, strict=True) for value in pair] + ids
+
 
 # ASCII digits only: int() alone would also accept fullwidth digits, "1_0" and surrounding spaces.
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -48,6 +78,7 @@ class DbConfig:
     password: str | None
     pool_size: int
     mode: str
+    engine: str = "postgres"
 
 
 def db_config_from_env(environ: Mapping[str, str] = os.environ) -> DbConfig:
@@ -60,17 +91,21 @@ def db_config_from_env(environ: Mapping[str, str] = os.environ) -> DbConfig:
     mode = environ.get("LAB_DB_MODE", "raw")
     if mode not in DB_MODES:
         raise ValueError(f"LAB_DB_MODE must be one of {DB_MODES}, not {mode!r}")
+    engine = environ.get("LAB_DB_ENGINE", "postgres")
+    if engine not in DB_ENGINES:
+        raise ValueError(f"LAB_DB_ENGINE must be one of {tuple(DB_ENGINES)}, not {engine!r}")
     pool_size = int(environ.get("LAB_DB_POOL_SIZE", "8"))
     if pool_size < 1:
         raise ValueError(f"LAB_DB_POOL_SIZE must be >= 1, not {pool_size}")
     return DbConfig(
         host=environ.get("LAB_DB_HOST", "127.0.0.1"),
-        port=int(environ.get("LAB_DB_PORT", "5432")),
+        port=int(environ.get("LAB_DB_PORT", DB_ENGINES[engine])),
         name=environ.get("LAB_DB_NAME", "hello_world"),
         user=environ.get("LAB_DB_USER", "benchmarkdbuser"),
         password=password,
         pool_size=pool_size,
         mode=mode,
+        engine=engine,
     )
 
 

@@ -16,8 +16,11 @@ import scenarios
 from aiohttp import web
 
 CONFIG = common.db_config_from_env()
+# Chosen once: the routes call the module's functions with no engine or mode test of their own.
 if CONFIG.mode == "orm":
     import db_orm as db
+elif CONFIG.engine == "mysql":
+    import db_raw_mysql as db  # type: ignore[no-redef]
 else:
     import db_raw as db  # type: ignore[no-redef]
 

@@ -6,8 +6,9 @@ Run: gunicorn --no-control-socket -k uvicorn_worker.UvicornWorker --chdir apps/c
      --pythonpath apps/_common app:app
 
 This module is also the Crax settings module (Crax(settings=__name__) reads URL_PATTERNS from it). Crax's
-ORM needs SQLAlchemy 1.x, so the database goes through asyncpg directly. Handlers are coroutine functions
-(Crax calls them as handler(request, scope, receive, send)) answering with Crax response types.
+ORM needs SQLAlchemy 1.x, so the database goes through the driver directly: asyncpg, or asyncmy on MySQL.
+Handlers are coroutine functions (Crax calls them as handler(request, scope, receive, send)) answering with
+Crax response types.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import db_raw as db
 import jinja2
 import labapp_common as common
 import orjson
@@ -28,6 +28,10 @@ from crax.urls import Route, Url
 CONFIG = common.db_config_from_env()
 if CONFIG.mode != "raw":
     raise SystemExit(f"crax supports LAB_DB_MODE=raw only, not {CONFIG.mode!r} (see apps/crax/lab.yml)")
+if CONFIG.engine == "mysql":
+    import db_raw_mysql as db
+else:
+    import db_raw as db  # type: ignore[no-redef]
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True

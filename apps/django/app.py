@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import django
 import labapp_common as common
@@ -19,6 +20,31 @@ CONFIG = common.db_config_from_env()
 GREENLETS = common.greenlet_worker()
 POOL = {"pool": {"min_size": CONFIG.pool_size, "max_size": CONFIG.pool_size, "timeout": common.POOL_WAIT_S}}
 
+if CONFIG.engine == "mysql":
+    import pymysql
+    from pymysql.constants import CLIENT
+
+    # Django's MySQL backend imports MySQLdb (mysqlclient, C): PyMySQL takes its place. Being pure Python, it
+    # waits cooperatively under the gevent worker, where mysqlclient would block the whole process.
+    pymysql.install_as_MySQLdb()
+    # Django has no pool for MySQL: under gevent a connection per request (CONN_MAX_AGE=0) instead of one
+    # per greenlet (per client connection) that is never given back.
+    DATABASE: dict[str, Any] = {
+        "ENGINE": "django.db.backends.mysql",
+        "CONN_MAX_AGE": 0 if GREENLETS else None,
+        # Django's own flag (UPDATE answers the rows matched) and the multi-statements of raw mode's reads.
+        "OPTIONS": {"charset": "utf8mb4", "client_flag": CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS},
+    }
+else:
+    DATABASE = {
+        "ENGINE": "django.db.backends.postgresql",  # psycopg 3
+        # Persistent: one connection per worker thread, kept open. Under gevent a "thread" is a greenlet per
+        # client connection, so there Django's pool (LAB_DB_POOL_SIZE per worker) lends connections.
+        "CONN_MAX_AGE": 0 if GREENLETS else None,
+        # Raw mode binds parameters on the server, so psycopg prepares repeated statements.
+        "OPTIONS": {"server_side_binding": CONFIG.mode == "raw"} | (POOL if GREENLETS else {}),
+    }
+
 settings.configure(
     DEBUG=False,
     SECRET_KEY=secrets.token_urlsafe(32),  # nothing is signed: no sessions, no CSRF
@@ -29,18 +55,13 @@ settings.configure(
     USE_TZ=False,
     DATABASES={
         "default": {
-            "ENGINE": "django.db.backends.postgresql",  # psycopg 3
             "HOST": CONFIG.host,
             "PORT": CONFIG.port,
             "NAME": CONFIG.name,
             "USER": CONFIG.user,
             "PASSWORD": CONFIG.password or "",
-            # Persistent: one connection per worker thread, kept open. Under gevent a "thread" is a greenlet
-            # per client connection, so there Django's pool (LAB_DB_POOL_SIZE per worker) lends connections.
-            "CONN_MAX_AGE": 0 if GREENLETS else None,
-            # Raw mode binds parameters on the server, so psycopg prepares repeated statements.
-            "OPTIONS": {"server_side_binding": CONFIG.mode == "raw"} | (POOL if GREENLETS else {}),
         }
+        | DATABASE
     },
     TEMPLATES=[
         {
@@ -56,8 +77,11 @@ from django.http import HttpRequest, HttpResponse  # noqa: E402
 from django.template import loader  # noqa: E402
 from django.urls import path  # noqa: E402
 
+# Chosen once: the routes call the module's functions with no engine or mode test of their own.
 if CONFIG.mode == "orm":
     import db_orm as db
+elif CONFIG.engine == "mysql":
+    import db_raw_mysql as db  # type: ignore[no-redef]
 else:
     import db_raw as db  # type: ignore[no-redef]
 

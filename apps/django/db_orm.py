@@ -1,4 +1,4 @@
-"""Database access through the Django ORM (psycopg 3, persistent connections)."""
+"""Database access through the Django ORM: psycopg 3 on Postgres, PyMySQL on MySQL; connections kept open."""
 
 from __future__ import annotations
 

@@ -17,8 +17,11 @@ HELLO = b"Hello, World!"
 
 app = Flask(__name__)
 
+# Chosen once: the routes call the module's functions with no engine or mode test of their own.
 if CONFIG.mode == "orm":
     import db_orm as db
+elif CONFIG.engine == "mysql":
+    import db_raw_mysql as db  # type: ignore[no-redef]
 else:
     import db_raw as db  # type: ignore[no-redef]
 db.init_app(app, CONFIG)

@@ -1,11 +1,11 @@
-"""Database access through the ORM: Flask-SQLAlchemy (SQLAlchemy 2, psycopg 3 driver).
+"""Database access through the ORM: Flask-SQLAlchemy (SQLAlchemy 2; psycopg 3 on Postgres, PyMySQL on MySQL).
 
 The engine (one pool per worker process) is created by init_app(); Flask-SQLAlchemy's scoped session is
 removed at the end of every request.
 
 Per request the session costs the statements the route needs and nothing else: the engine runs in autocommit
-(psycopg sends no BEGIN before the first statement, and giving the connection back needs no ROLLBACK) and the
-pool returns connections without a reset. Each statement is then its own transaction, as in raw mode; the
+(the driver sends no BEGIN before the first statement, and giving the connection back needs no ROLLBACK) and
+the pool returns connections without a reset. Each statement is then its own transaction, as in raw mode; the
 single UPDATE of /updates is atomic by itself. SQLAlchemy has no pipelined form of N selects, so /queries runs
 N executions of one cached statement (psycopg prepares it after a few), one round trip each.
 """
@@ -45,15 +45,25 @@ class Fortune(db.Model):  # type: ignore[name-defined,misc]
 SELECT_WORLD = select(World).where(World.id == bindparam("id"))
 SELECT_FORTUNES = select(Fortune)
 
+# SQLAlchemy's dialect and driver for each LAB_DB_ENGINE. PyMySQL is pure Python, so under the gevent worker
+# a query waiting on MySQL lets the other greenlets run.
+DRIVERS = {"postgres": "postgresql+psycopg", "mysql": "mysql+pymysql"}
+# The connection's character set is the tables' (utf8mb4), so the server converts nothing.
+URL_QUERY: dict[str, dict[str, str]] = {"postgres": {}, "mysql": {"charset": "utf8mb4"}}
+# SQLAlchemy still calls the driver's rollback() when a session gives its connection back in AUTOCOMMIT;
+# psycopg sends nothing then, PyMySQL a ROLLBACK: one round trip per request, skipped.
+ENGINE_OPTIONS: dict[str, dict[str, bool]] = {"postgres": {}, "mysql": {"skip_autocommit_rollback": True}}
+
 
 def init_app(app: Flask, config: common.DbConfig) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = URL.create(
-        "postgresql+psycopg",
+        DRIVERS[config.engine],
         username=config.user,
         password=config.password,
         host=config.host,
         port=config.port,
         database=config.name,
+        query=URL_QUERY[config.engine],
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_size": config.pool_size,
@@ -61,6 +71,7 @@ def init_app(app: Flask, config: common.DbConfig) -> None:
         "pool_timeout": common.POOL_WAIT_S,
         "isolation_level": "AUTOCOMMIT",
         "pool_reset_on_return": None,
+        **ENGINE_OPTIONS[config.engine],
     }
     db.init_app(app)
 

@@ -1,4 +1,5 @@
-"""Fixtures for the app tests: one throwaway Postgres per session, one app server per framework x db mode."""
+"""Fixtures for the app tests: one throwaway Postgres and one MariaDB per session (each started when first
+needed), one app server per framework x db mode (x engine)."""
 
 from __future__ import annotations
 
@@ -9,27 +10,43 @@ from pathlib import Path
 import pytest
 
 from labkit.apps import AppServer, app_server, ensure_venv, frameworks, load_manifest
-from labkit.postgres import PostgresCluster
 
-from .server_fixtures import pg, server_logs
+from .server_fixtures import mariadb, pg, server_logs
 
-__all__ = ["pg", "server_logs"]
+__all__ = ["mariadb", "pg", "server_logs"]
+
+# LAB_DB_ENGINE -> the session fixture of its throwaway database.
+DATABASE_FIXTURES = {"postgres": "pg", "mysql": "mariadb"}
 
 
-def _server_params() -> list[object]:
+def server_params(engines: tuple[str, ...] = ("postgres",)) -> list[object]:
+    """(framework, mode, engine) for every db mode of every framework and each of engines it declares; the
+    ids of the Postgres cases are framework-mode, as before the engines."""
     params: list[object] = []
     for framework in frameworks():
-        for mode in load_manifest(framework).get("db_modes", ["raw", "orm"]):
-            params.append(pytest.param((framework, mode), id=f"{framework}-{mode}"))
+        manifest = load_manifest(framework)
+        for engine in engines:
+            if engine not in manifest.get("db_engines", ["postgres"]):
+                continue
+            for mode in manifest.get("db_modes", ["raw", "orm"]):
+                name = f"{framework}-{mode}" + ("" if engine == "postgres" else f"-{engine}")
+                params.append(pytest.param((framework, mode, engine), id=name))
     return params
 
 
-@pytest.fixture(scope="module", params=_server_params())
-def server(request: pytest.FixtureRequest, pg: PostgresCluster, server_logs: Path) -> Iterator[AppServer]:
-    framework, mode = request.param
+def started_server(request: pytest.FixtureRequest, server_logs: Path) -> Iterator[AppServer]:
+    """The app server of request.param, (framework, mode, engine), on that engine's session database."""
+    framework, mode, engine = request.param
+    database = request.getfixturevalue(DATABASE_FIXTURES[engine])
     try:
         ensure_venv(framework)
     except subprocess.CalledProcessError as e:
         pytest.skip(f"cannot build the venv for {framework}: {e.stderr[-2000:]}")
-    with app_server(framework, mode, pg, server_logs) as srv:
+    with app_server(framework, mode, database, server_logs) as srv:
         yield srv
+
+
+@pytest.fixture(scope="module", params=server_params())
+def server(request: pytest.FixtureRequest, server_logs: Path) -> Iterator[AppServer]:
+    """On Postgres (the verifier's counters are Postgres'); test_app_routes.py runs on every engine."""
+    yield from started_server(request, server_logs)

@@ -1,4 +1,4 @@
-"""Session fixtures of the suites that run real app servers against a throwaway Postgres (apps, matrix,
+"""Session fixtures of the suites that run real app servers against a throwaway database (apps, matrix,
 verify). A conftest imports them by name, which is how pytest finds them."""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from labkit import mariadb as mariadb_kit
+from labkit.mariadb import MariaDB
 from labkit.postgres import PG_BIN, PostgresCluster, postgres_cluster
 
 
@@ -18,6 +20,16 @@ def pg() -> Iterator[PostgresCluster]:
         pytest.skip(f"needs Postgres binaries in {PG_BIN} and psql on PATH")
     with postgres_cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[MariaDB]:
+    """One MariaDB for the session, started when a test first needs it."""
+    missing = mariadb_kit.available()
+    if missing:
+        pytest.skip(f"needs MariaDB (mariadb-server-core, mariadb-client-core): missing {missing}")
+    with mariadb_kit.mariadb_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

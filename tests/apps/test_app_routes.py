@@ -1,5 +1,9 @@
-"""Every app in apps/ on a real Postgres under its default gunicorn worker class (docs/test-types.md §2 "Test
-types")."""
+"""Every app in apps/ under its default gunicorn worker class, on a real Postgres and a real MariaDB (each
+engine its manifest declares, in each db mode; docs/test-types.md §2 "Test types", docs/mysql.md).
+
+The routes are checked the same way on both engines; the statement counts are read from each engine's own
+counters (pg_stat_statements, performance_schema).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,41 @@ import json
 import re
 import time
 import urllib.parse
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 
 from analysis.verify.rules import EXTRA_FORTUNE
 from analysis.verify.rules import FORTUNES as RULE_FORTUNES
-from labkit.apps import AppServer, Response, get, load_manifest
+from labkit.apps import AppServer, Database, Response, get, load_manifest
+from labkit.mariadb import DB_NAME, DB_USER, MariaDB
 from labkit.postgres import PostgresCluster
+from tests.conftest import NOT_APPLICABLE
 
-pytestmark = pytest.mark.needs_postgres
+from .conftest import server_params, started_server
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.needs_mariadb]
+
+
+@pytest.fixture(scope="module", params=server_params(("postgres", "mysql")))
+def server(request: pytest.FixtureRequest, server_logs: Path) -> Iterator[AppServer]:
+    """Every framework x db mode on each engine its manifest declares."""
+    yield from started_server(request, server_logs)
+
+
+def skip_on_mysql(server: AppServer) -> None:
+    """For the routes that touch no database: the same code on either engine, checked once (on Postgres)."""
+    if database(server).engine != "postgres":
+        pytest.skip(f"{NOT_APPLICABLE}no database in this route: checked on postgres")
+
+
+def database(server: AppServer) -> Database:
+    assert server.database is not None
+    return server.database
+
 
 # The twelve rows of the fortune table and the one each request adds (the verifier's data set).
 FORTUNES = [EXTRA_FORTUNE, *RULE_FORTUNES]
@@ -66,18 +94,21 @@ def assert_world(obj: object) -> None:
 
 
 def test_json(server: AppServer) -> None:
+    skip_on_mysql(server)
     resp = get(server, "/json")
     assert_common_headers(resp, "application/json")
     assert json.loads(resp.body) == {"message": "Hello, World!"}
 
 
 def test_plaintext(server: AppServer) -> None:
+    skip_on_mysql(server)
     resp = get(server, "/plaintext")
     assert_common_headers(resp, "text/plain")
     assert resp.body == b"Hello, World!"
 
 
 def test_date_is_not_cached(server: AppServer) -> None:
+    skip_on_mysql(server)
     first = get(server, "/plaintext").header("Date")
     time.sleep(1.6)
     second = get(server, "/plaintext").header("Date")
@@ -95,8 +126,8 @@ def test_db(server: AppServer) -> None:
     assert len(ids) > 1, "the id is not random"
 
 
-def test_db_matches_database(server: AppServer, pg: PostgresCluster) -> None:
-    worlds = pg.worlds()
+def test_db_matches_database(server: AppServer) -> None:
+    worlds = database(server).worlds()
     for _ in range(5):
         world = json.loads(get(server, "/db").body)
         assert worlds[world["id"]] == world["randomNumber"]
@@ -113,8 +144,8 @@ def test_queries(server: AppServer, value: str | None, length: int) -> None:
         assert_world(world)
 
 
-def test_queries_match_database(server: AppServer, pg: PostgresCluster) -> None:
-    worlds = pg.worlds()
+def test_queries_match_database(server: AppServer) -> None:
+    worlds = database(server).worlds()
     for world in json.loads(get(server, "/queries?queries=20").body):
         assert worlds[world["id"]] == world["randomNumber"]
 
@@ -135,12 +166,12 @@ UPDATES_CASES = [("2", 2), ("0", 1), ("-1", 1), ("foo", 1), ("", 1), ("501", 500
 
 
 @pytest.mark.parametrize(("value", "length"), UPDATES_CASES)
-def test_updates_are_written(server: AppServer, pg: PostgresCluster, value: str, length: int) -> None:
-    before = pg.worlds()
+def test_updates_are_written(server: AppServer, value: str, length: int) -> None:
+    before = database(server).worlds()
     resp = get(server, _query_path("/updates", value))
     assert_common_headers(resp, "application/json")
     worlds = json.loads(resp.body)
-    after = pg.worlds()
+    after = database(server).worlds()
     assert isinstance(worlds, list) and len(worlds) == length
     for world in worlds:
         assert_world(world)
@@ -159,56 +190,120 @@ def test_updates_concurrently(server: AppServer) -> None:
     assert [r.status for r in responses] == [200] * 64, [r.body[:300] for r in responses if r.status != 200]
 
 
-def _stat_sums(pg: PostgresCluster, pattern: str) -> tuple[int, int]:
+def _stat_sums(pg: PostgresCluster, verb: str, table: str) -> tuple[int, int]:
+    """pg_stat_statements' calls and rows of the statements that begin with verb and name table."""
     out = pg.psql(
         "SELECT coalesce(sum(calls), 0), coalesce(sum(rows), 0) FROM pg_stat_statements"
-        f" WHERE query ~* '{pattern}' AND query !~* 'pg_stat_statements'"
+        f" WHERE query ~* '^\\s*{verb}.*\\m{table}\\M' AND query !~* 'pg_stat_statements'"
     )
     calls, rows = out.split("|")
     return int(calls), int(rows)
 
 
+def _digest_sums(server: MariaDB, verb: str, table: str) -> tuple[int, int]:
+    """performance_schema's executions and rows (sent by a SELECT, changed by an UPDATE) of the statements of
+    hello_world that begin with verb and name table: what the verifier counts on MySQL (docs/mysql.md). The
+    superuser's own statements have no default schema, so they are not among them."""
+    rows = "SUM_ROWS_AFFECTED" if verb == "update" else "SUM_ROWS_SENT"
+    out = server.sql(
+        f"SELECT IFNULL(SUM(COUNT_STAR), 0), IFNULL(SUM({rows}), 0)"
+        " FROM performance_schema.events_statements_summary_by_digest"
+        f" WHERE SCHEMA_NAME = '{DB_NAME}' AND DIGEST_TEXT REGEXP '(?i)^{verb}.*\\\\b{table}\\\\b'"
+    )
+    calls, count = out.split("\t")
+    return int(calls), int(count)
+
+
+def _reset_counts(db: Database) -> None:
+    if isinstance(db, MariaDB):
+        db.sql("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest")
+        db.sql("TRUNCATE TABLE performance_schema.events_statements_summary_by_thread_by_event_name")
+    else:
+        assert isinstance(db, PostgresCluster)
+        db.psql("SELECT pg_stat_statements_reset()")
+
+
+def _counts(db: Database, verb: str, table: str) -> tuple[int, int]:
+    if isinstance(db, MariaDB):
+        return _digest_sums(db, verb, table)
+    assert isinstance(db, PostgresCluster)
+    return _stat_sums(db, verb, table)
+
+
 @pytest.mark.parametrize(
-    ("path", "requests", "pattern", "calls", "rows"),
+    ("path", "requests", "verb", "table", "calls", "rows"),
     [
-        ("/db", 10, r"^\s*select.*\mworld\M", 10, 10),
-        ("/queries?queries=20", 5, r"^\s*select.*\mworld\M", 100, 100),
-        ("/fortunes", 5, r"^\s*select.*\mfortune\M", 5, 60),
-        ("/updates?queries=20", 5, r"^\s*select.*\mworld\M", 100, 100),
-        ("/updates?queries=20", 5, r"^\s*update.*\mworld\M", 5, 100),  # updates_write: bulk
+        ("/db", 10, "select", "world", 10, 10),
+        ("/queries?queries=20", 5, "select", "world", 100, 100),
+        ("/fortunes", 5, "select", "fortune", 5, 60),
+        ("/updates?queries=20", 5, "select", "world", 100, 100),
+        ("/updates?queries=20", 5, "update", "world", 5, 100),  # updates_write: bulk
     ],
     ids=["db", "queries", "fortunes", "updates-reads", "updates-writes"],
 )
 def test_database_hits(
-    server: AppServer, pg: PostgresCluster, path: str, requests: int, pattern: str, calls: int, rows: int
+    server: AppServer, path: str, requests: int, verb: str, table: str, calls: int, rows: int
 ) -> None:
-    """The pg_stat_statements check of the verifier, scaled down (docs/test-types.md §3.5 "Database-hit
-    check")."""
-    if "update" in pattern and load_manifest(server.framework).get("updates_write") == "per_row":
+    """The verifier's database-hit check, scaled down (docs/test-types.md §3.5 "Database-hit check"), from the
+    engine's own counters."""
+    if verb == "update" and load_manifest(server.framework).get("updates_write") == "per_row":
         calls = rows
-    pg.psql("SELECT pg_stat_statements_reset()")
+    db = database(server)
+    _reset_counts(db)
     for _ in range(requests):
         assert get(server, path).status == 200
-    assert _stat_sums(pg, pattern) == (calls, rows)
+    assert _counts(db, verb, table) == (calls, rows)
 
 
 # Statements that cost a round trip without reading or writing what the route needs: a transaction around a
 # single statement, or a pool's reset of the session when a connection is given back (asyncpg's default).
 _OVERHEAD = r"^\s*(begin|commit|rollback|reset|unlisten|close|discard|select pg_advisory_unlock_all)\M"
+_PATHS = ["/db", "/queries?queries=5", "/fortunes", "/updates?queries=5"]
+# On MySQL, performance_schema's classes of the statements the routes run; anything else on an open connection
+# (SET autocommit, BEGIN, COMMIT, ROLLBACK, a ping, a connection reset...) is overhead.
+_MYSQL_ROUTE_STATEMENTS = "'statement/sql/select', 'statement/sql/update'"
 
 
-def test_a_request_sends_only_its_own_statements(server: AppServer, pg: PostgresCluster) -> None:
-    """No BEGIN/COMMIT/ROLLBACK around the statements and no reset when the pool takes a connection back."""
-    paths = ["/db", "/queries?queries=5", "/fortunes", "/updates?queries=5"]
-    for path in paths:  # connections opened, the driver's and ORM's first-connect queries done
-        assert get(server, path).status == 200
-    pg.psql("SELECT pg_stat_statements_reset()")
-    for _ in range(5):
-        for path in paths:
-            assert get(server, path).status == 200
-    overhead = pg.psql(
-        "SELECT string_agg(calls || 'x ' || query, '; ') FROM pg_stat_statements"
-        f" WHERE query ~* '{_OVERHEAD}'"
-        " AND userid = (SELECT oid FROM pg_roles WHERE rolname = 'benchmarkdbuser')"
+def _mysql_connections(db: MariaDB) -> str:
+    """The apps' open connections (performance_schema's thread ids), as an SQL list."""
+    ids = db.sql(f"SELECT THREAD_ID FROM performance_schema.threads WHERE PROCESSLIST_USER = '{DB_USER}'")
+    return ", ".join(ids.split()) or "NULL"
+
+
+def _mysql_overhead(db: MariaDB, connections: str) -> str:
+    """The statements on those connections, since the counters' reset, other than the routes' own. A
+    connection opened since then is not among them: what a driver runs once per connection is no overhead
+    per request (and the route's statements are counted by test_database_hits)."""
+    by_thread = "performance_schema.events_statements_summary_by_thread_by_event_name"
+    routes = db.sql(
+        f"SELECT IFNULL(SUM(COUNT_STAR), 0) FROM {by_thread}"
+        f" WHERE THREAD_ID IN ({connections}) AND EVENT_NAME IN ({_MYSQL_ROUTE_STATEMENTS})"
     )
+    assert int(routes) > 0, f"the requests used none of the connections open before them ({connections})"
+    return db.sql(
+        "SELECT IFNULL(GROUP_CONCAT(CONCAT(COUNT_STAR, 'x ', EVENT_NAME) SEPARATOR '; '), '')"
+        f" FROM {by_thread} WHERE THREAD_ID IN ({connections}) AND COUNT_STAR > 0"
+        f" AND EVENT_NAME NOT IN ({_MYSQL_ROUTE_STATEMENTS})"
+    )
+
+
+def test_a_request_sends_only_its_own_statements(server: AppServer) -> None:
+    """No BEGIN/COMMIT/ROLLBACK around the statements and no reset when the pool takes a connection back."""
+    for path in _PATHS:  # connections opened, the driver's and ORM's first-connect queries done
+        assert get(server, path).status == 200
+    db = database(server)
+    _reset_counts(db)
+    connections = _mysql_connections(db) if isinstance(db, MariaDB) else ""
+    for _ in range(5):
+        for path in _PATHS:
+            assert get(server, path).status == 200
+    if isinstance(db, MariaDB):
+        overhead = _mysql_overhead(db, connections)
+    else:
+        assert isinstance(db, PostgresCluster)
+        overhead = db.psql(
+            "SELECT string_agg(calls || 'x ' || query, '; ') FROM pg_stat_statements"
+            f" WHERE query ~* '{_OVERHEAD}'"
+            " AND userid = (SELECT oid FROM pg_roles WHERE rolname = 'benchmarkdbuser')"
+        )
     assert not overhead, overhead

@@ -57,8 +57,37 @@ def test_db_config_from_env(tmp_path: Path) -> None:
          "LAB_DB_POOL_SIZE": "3", "LAB_DB_MODE": "orm"}
     )  # fmt: skip
     assert config == common.DbConfig("db1", 5433, "hello_world", "benchmarkdbuser", "s3cret", 3, "orm")
+    assert config.engine == "postgres"
     with pytest.raises(ValueError, match="LAB_DB_MODE"):
         common.db_config_from_env({"LAB_DB_MODE": "nosql"})
+
+
+def test_the_engine_and_its_default_port() -> None:
+    assert common.db_config_from_env({}).port == 5432
+    mysql = common.db_config_from_env({"LAB_DB_ENGINE": "mysql"})
+    assert (mysql.engine, mysql.port) == ("mysql", 3306)
+    assert common.db_config_from_env({"LAB_DB_ENGINE": "mysql", "LAB_DB_PORT": "3307"}).port == 3307
+    for bad in ("MySQL", "mariadb", ""):
+        with pytest.raises(ValueError, match=f"LAB_DB_ENGINE must be one of .* not {bad!r}"):
+            common.db_config_from_env({"LAB_DB_ENGINE": bad})
+
+
+def test_mysqls_reads_are_one_select_per_id_in_one_text() -> None:
+    sql = common.mysql_select_worlds([7, 7, 10000])
+    assert sql.split(";") == [common.SELECT_WORLD % n for n in ("7", "7", "10000")]
+    with pytest.raises(ValueError):
+        common.mysql_select_worlds(["1; DROP TABLE world"])
+
+
+def test_mysqls_bulk_update_is_one_statement_with_each_id_and_its_number() -> None:
+    sql = common.mysql_update_worlds(3)
+    assert sql == (
+        "UPDATE world SET randomnumber = CASE id WHEN %s THEN %s WHEN %s THEN %s WHEN %s THEN %s END"
+        " WHERE id IN (%s, %s, %s)"
+    )
+    assert common.mysql_update_args([1, 5, 9], [10, 50, 90]) == [1, 10, 5, 50, 9, 90, 1, 5, 9]
+    assert sql.count("%s") == len(common.mysql_update_args([1, 5, 9], [10, 50, 90]))
+    assert common.mysql_update_worlds(3) is sql  # built once per row count
 
 
 def test_an_ipv6_database_host_is_kept_bare() -> None:
@@ -80,7 +109,9 @@ def test_the_apps_pass_the_database_host_as_a_parameter_never_in_a_url() -> None
     for path, line in uses:
         assert re.fullmatch(r'(host=|"host": |"HOST": )(config|CONFIG)\.host,', line), f"{path}: {line}"
     assert not [
-        path for path in sources if re.search(r"postgres(ql)?(\+\w+)?://", path.read_text(encoding="utf-8"))
+        path
+        for path in sources
+        if re.search(r"(postgres(ql)?|mysql)(\+\w+)?://", path.read_text(encoding="utf-8"))
     ]
 
 

@@ -191,10 +191,15 @@ def test_the_db_engine_is_one_the_lab_knows() -> None:
 
 
 def test_mysql_is_refused_while_the_frameworks_lack_a_driver_for_it() -> None:
-    """No app declares mysql yet (docs/mysql.md): the refusal names every framework deployed that lacks it,
-    those of app_server_frameworks too, and what each supports."""
+    """Apps that do not declare mysql (every app has a driver now, so here their manifests say postgres only):
+    the refusal names every framework deployed that lacks it, those of app_server_frameworks too, and what
+    each supports."""
+    apps = copy.deepcopy(dict(APPS))
+    for manifest in apps.values():
+        manifest["db_engines"] = ["postgres"]
+    host = rules.Host("solo", ONE_HOST.groups, ONE_HOST.inventory, apps, "apps")
     message = _one(
-        lab_db_engine="mysql", lab_frameworks=["aiohttp"], app_server_frameworks=["aiohttp", "flask"]
+        host, lab_db_engine="mysql", lab_frameworks=["aiohttp"], app_server_frameworks=["aiohttp", "flask"]
     )
     assert message.startswith("lab_db_engine=mysql is not supported by aiohttp, flask"), message
     assert "aiohttp only postgres; flask only postgres" in message
@@ -203,8 +208,16 @@ def test_mysql_is_refused_while_the_frameworks_lack_a_driver_for_it() -> None:
     assert problems(lab_db_engine="postgres", lab_frameworks=three, app_server_frameworks=three) == []
 
 
+def test_every_app_declares_mysql() -> None:
+    """Each app has its MySQL drivers (issue 17, part 2): mysql is accepted with all of them deployed."""
+    every = sorted(APPS)
+    assert problems(lab_db_engine="mysql", lab_frameworks=every, app_server_frameworks=every) == []
+
+
 def test_an_app_that_declares_the_engine_is_accepted() -> None:
     apps = copy.deepcopy(dict(APPS))
+    for manifest in apps.values():
+        manifest["db_engines"] = ["postgres"]
     apps["flask"]["db_engines"] = ["postgres", "mysql"]
     host = rules.Host("solo", ONE_HOST.groups, ONE_HOST.inventory, apps, "apps")
     settings = _good() | {"lab_frameworks": ["flask"], "app_server_frameworks": ["flask"]}
