@@ -90,12 +90,6 @@ MORE_BAD = [
         ("app_server_db_engine=mysql",),
         ("app_server_db_engine", "mysql", "lab_db_engine"),
     ),
-    # No app has a MySQL driver yet (docs/mysql.md): refused with every framework that lacks it.
-    Bad(
-        "db-engine-without-drivers",
-        ('{"lab_frameworks": ["aiohttp", "flask"]}', "lab_db_engine=mysql"),
-        ("lab_db_engine=mysql is not supported by aiohttp, flask", "aiohttp only postgres"),
-    ),
     Bad("db-password-short", ("lab_db_password=short",), ("lab_db_password", "5 characters", "at least 16")),
     # The upstream service of the /upstream scenario (roles/upstream) and the apps' URL of it.
     Bad("upstream-port-zero", ('{"upstream_port": 0}',), ("upstream_port=0", "1..65535")),

@@ -1,4 +1,4 @@
-"""Fixtures of the verifier tests: one throwaway Postgres per session, broken servers started on demand."""
+"""Fixtures of the verifier tests: throwaway Postgres and MariaDB per session, broken servers on demand."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from labkit.apps import ensure_venv
 from labkit.postgres import PostgresCluster
 from labkit.processes import free_port
 
-from ..apps.server_fixtures import pg
+from ..apps.server_fixtures import mariadb, pg
 
-__all__ = ["pg"]
+__all__ = ["mariadb", "pg"]
 
 BROKEN_APP = Path(__file__).with_name("broken_app.py")
 # The broken servers borrow an app venv for psycopg (built from apps/flask/requirements.txt).
