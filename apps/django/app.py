@@ -80,8 +80,6 @@ from django.urls import path  # noqa: E402
 # Chosen once: the routes call the module's functions with no engine or mode test of their own.
 if CONFIG.mode == "orm":
     import db_orm as db
-elif CONFIG.engine == "mysql":
-    import db_raw_mysql as db  # type: ignore[no-redef]
 else:
     import db_raw as db  # type: ignore[no-redef]
 

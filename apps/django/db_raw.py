@@ -1,11 +1,16 @@
-"""Database access with raw SQL on Django's own connection (connection.cursor(), psycopg 3).
+"""Database access with raw SQL on Django's own connection (connection.cursor()): psycopg 3 on Postgres,
+PyMySQL under Django's MySQL backend on MySQL (LAB_DB_ENGINE=mysql).
 
-Django keeps one persistent connection per worker thread (CONN_MAX_AGE=None), in autocommit mode. Raw mode
-turns on server-side binding, so psycopg prepares each statement after a few executions on a connection.
+Django keeps one persistent connection per worker thread (CONN_MAX_AGE=None), in autocommit mode. On Postgres,
+raw mode turns on server-side binding, so psycopg prepares each statement after a few executions on a
+connection; on MySQL statements go over PyMySQL's text protocol.
 
-The N reads of /queries and /updates go out in psycopg's pipeline mode, on the psycopg cursor under Django's
-wrapper: executemany(returning=True) sends every execution of the single-row SELECT before it reads the first
-result, so N rows cost one round trip instead of N, and each row is still its own statement execution.
+The N reads of /queries and /updates cost one round trip, each row still its own statement execution. On
+Postgres they go out in psycopg's pipeline mode, on the psycopg cursor under Django's wrapper:
+executemany(returning=True) sends every execution of the single-row SELECT before it reads the first result.
+On MySQL they are N SELECTs in one multi-statement text (labapp_common.mysql_select_worlds; app.py allows
+multi-statements). The engine's two steps, reading the rows and writing them back, are chosen once, at
+import.
 """
 
 from __future__ import annotations
@@ -16,18 +21,41 @@ from django.db.backends.utils import CursorWrapper
 
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
-UPDATE_WORLDS = common.UPDATE_WORLDS
+MYSQL = common.db_config_from_env().engine == "mysql"
+
+
+def _rows(cursor: CursorWrapper) -> list[tuple[int, int]]:
+    """The first row of each result set of the cursor, in order."""
+    rows = []
+    while True:
+        rows.append(cursor.fetchone())
+        if not cursor.nextset():
+            return rows
 
 
 def _pipelined_rows(cur: CursorWrapper, ids: list[int]) -> list[tuple[int, int]]:
     """One SELECT_WORLD execution per id, all sent before the first result is read; the rows in id order."""
     driver_cursor = cur.cursor  # psycopg's: Django's executemany() does not return rows
     driver_cursor.executemany(SELECT_WORLD, [(world_id,) for world_id in ids], returning=True)
-    rows = []
-    while True:
-        rows.append(driver_cursor.fetchone())
-        if not driver_cursor.nextset():
-            return rows
+    return _rows(driver_cursor)
+
+
+def _multi_statement_rows(cur: CursorWrapper, ids: list[int]) -> list[tuple[int, int]]:
+    """One SELECT_WORLD per id, all in one text; the rows in id order."""
+    cur.execute(common.mysql_select_worlds(ids))
+    return _rows(cur)
+
+
+def _write_postgres(cur: CursorWrapper, ids: list[int], numbers: list[int]) -> None:
+    cur.execute(common.UPDATE_WORLDS, [ids, numbers])
+
+
+def _write_mysql(cur: CursorWrapper, ids: list[int], numbers: list[int]) -> None:
+    cur.execute(common.mysql_update_worlds(len(ids)), common.mysql_update_args(ids, numbers))
+
+
+_read_worlds = _multi_statement_rows if MYSQL else _pipelined_rows
+_write_worlds = _write_mysql if MYSQL else _write_postgres
 
 
 def random_world() -> dict[str, int]:
@@ -39,7 +67,7 @@ def random_world() -> dict[str, int]:
 
 def random_worlds(n: int) -> list[dict[str, int]]:
     with connection.cursor() as cur:
-        rows = _pipelined_rows(cur, common.random_ids(n))
+        rows = _read_worlds(cur, common.random_ids(n))
     return [{"id": row[0], "randomNumber": row[1]} for row in rows]
 
 
@@ -52,6 +80,6 @@ def fortunes() -> list[tuple[int, str]]:
 def update_worlds(n: int) -> list[dict[str, int]]:
     ids = common.distinct_random_ids(n)
     with connection.cursor() as cur:
-        numbers = [common.new_random_number(row[1]) for row in _pipelined_rows(cur, ids)]
-        cur.execute(UPDATE_WORLDS, [ids, numbers])
+        numbers = [common.new_random_number(row[1]) for row in _read_worlds(cur, ids)]
+        _write_worlds(cur, ids, numbers)
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]

@@ -462,20 +462,17 @@ def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
                     f" {', '.join(missing)} of lab_frameworks={_show(frameworks)}; allowed: a list holding"
                     " every framework of lab_frameworks (by default it is lab_frameworks)."
                 )
-        mode = settings.get("app_server_db_mode")
-        if mode is not None and mode != settings.get("lab_db_mode"):
-            problems.append(
-                f"app_server_db_mode={_show(mode)} on {host.name} differs from"
-                f" lab_db_mode={_show(settings.get('lab_db_mode'))}, which the results record; allowed: the"
-                " same value (set lab_db_mode: app_server_db_mode follows it)."
-            )
-        engine = settings.get("app_server_db_engine")
-        if engine is not None and engine != settings.get("lab_db_engine"):
-            problems.append(
-                f"app_server_db_engine={_show(engine)} on {host.name} differs from"
-                f" lab_db_engine={_show(settings.get('lab_db_engine'))}, which chooses the db role; allowed:"
-                " the same value (set lab_db_engine: app_server_db_engine follows it)."
-            )
+        # The app tier's copies of the run's db knobs: the run records one value and deploys with the other.
+        for copy, knob, why in (
+            ("app_server_db_mode", "lab_db_mode", "which the results record"),
+            ("app_server_db_engine", "lab_db_engine", "which chooses the db role"),
+        ):
+            value = settings.get(copy)
+            if value is not None and value != settings.get(knob):
+                problems.append(
+                    f"{copy}={_show(value)} on {host.name} differs from {knob}={_show(settings.get(knob))},"
+                    f" {why}; allowed: the same value (set {knob}: {copy} follows it)."
+                )
     return problems
 
 
