@@ -50,3 +50,18 @@ def started_server(request: pytest.FixtureRequest, server_logs: Path) -> Iterato
 def server(request: pytest.FixtureRequest, server_logs: Path) -> Iterator[AppServer]:
     """On Postgres (the verifier's counters are Postgres'); test_app_routes.py runs on every engine."""
     yield from started_server(request, server_logs)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked no_database (routes that touch no database: the same code on either engine) run on the
+    Postgres servers only: their MariaDB cases are deselected, not skipped."""
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        server = params.params.get("server") if params is not None else None
+        on_other_engine = isinstance(server, tuple) and len(server) == 3 and server[2] != "postgres"
+        (drop if on_other_engine and item.get_closest_marker("no_database") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

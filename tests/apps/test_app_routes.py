@@ -24,7 +24,6 @@ from analysis.verify.rules import FORTUNES as RULE_FORTUNES
 from labkit.apps import AppServer, Database, Response, get, load_manifest
 from labkit.mariadb import DB_NAME, DB_USER, MariaDB
 from labkit.postgres import PostgresCluster
-from tests.conftest import NOT_APPLICABLE
 
 from .conftest import server_params, started_server
 
@@ -35,12 +34,6 @@ pytestmark = [pytest.mark.needs_postgres, pytest.mark.needs_mariadb]
 def server(request: pytest.FixtureRequest, server_logs: Path) -> Iterator[AppServer]:
     """Every framework x db mode on each engine its manifest declares."""
     yield from started_server(request, server_logs)
-
-
-def skip_on_mysql(server: AppServer) -> None:
-    """For the routes that touch no database: the same code on either engine, checked once (on Postgres)."""
-    if database(server).engine != "postgres":
-        pytest.skip(f"{NOT_APPLICABLE}no database in this route: checked on postgres")
 
 
 def database(server: AppServer) -> Database:
@@ -93,22 +86,22 @@ def assert_world(obj: object) -> None:
     assert type(obj["randomNumber"]) is int and 1 <= obj["randomNumber"] <= 10000, obj
 
 
+@pytest.mark.no_database
 def test_json(server: AppServer) -> None:
-    skip_on_mysql(server)
     resp = get(server, "/json")
     assert_common_headers(resp, "application/json")
     assert json.loads(resp.body) == {"message": "Hello, World!"}
 
 
+@pytest.mark.no_database
 def test_plaintext(server: AppServer) -> None:
-    skip_on_mysql(server)
     resp = get(server, "/plaintext")
     assert_common_headers(resp, "text/plain")
     assert resp.body == b"Hello, World!"
 
 
+@pytest.mark.no_database
 def test_date_is_not_cached(server: AppServer) -> None:
-    skip_on_mysql(server)
     first = get(server, "/plaintext").header("Date")
     time.sleep(1.6)
     second = get(server, "/plaintext").header("Date")
