@@ -39,7 +39,7 @@ TEST_APT += mariadb-server-core mariadb-client-core python3-pymysql
 # namespace because the lab hosts' namespaces have no route to the mirrors.
 TEST_APT += openssh-server iproute2 nftables libfaketime python3-venv python3-dev python3-pip python3-psycopg2 gcc postgresql-client-common
 
-.PHONY: help lab provision teardown benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
+.PHONY: help lab provision teardown test-teardown benchmark benchmark-scenarios scenario-sweep scenarios analyze compare report-compare test lint unit report verify apps matrix e2e faults test-multihost controller-deps test-deps clean-venv
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -116,8 +116,9 @@ test-deps: controller-deps
 # output is kept in a log and printed when it ends. The packages and the venv come first, so that the lanes
 # never run apt or pip on them together.
 MULTIHOST_LOG = .pytest_cache/test-multihost.log
-LOCAL_SUITES = report verify matrix scenarios e2e faults
-OTHER_SUITES = unit apps test-multihost
+LOCAL_SUITES = report verify matrix scenarios e2e faults test-teardown
+# The multi-host suite first: the localhost teardown suite, last of the other lane, waits for its lock.
+OTHER_SUITES = test-multihost unit apps
 test: lint test-deps
 	@mkdir -p $(dir $(MULTIHOST_LOG))
 	@echo "$(OTHER_SUITES) run beside the other suites; their output goes to $(MULTIHOST_LOG), printed when they end"
@@ -161,6 +162,11 @@ scenarios: $(VENV)/.dev test-deps
 
 e2e: $(VENV)/.dev test-deps
 	$(VENV)/bin/pytest tests/e2e $(PYTEST_ARGS)
+
+# The teardown of the localhost lab (it leaves the machine torn down; `make lab` provisions again). Holds the
+# multi-host lab's lock too: those hosts share this machine's nginx.
+test-teardown: $(VENV)/.dev test-deps
+	$(VENV)/bin/pytest tests/teardown $(PYTEST_ARGS)
 
 # Faults on the localhost lab, each by a real kill by PID: interrupted sweeps resume, an app crash and a lost
 # database are recorded and the run goes on; secrets and listening sockets. Holds /tmp/lab-localhost.lock while

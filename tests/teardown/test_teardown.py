@@ -6,8 +6,9 @@ distribution's nginx enabled and running, and kernel settings other than the lab
 defaults). Provisioning records that state and changes it; `--check` names what the teardown would do and
 changes nothing; the teardown leaves no process, listener, file, cluster or snippet of the lab, the nginx runs
 and starts at boot again, the settings have their earlier values, and the client's results are kept on the
-controller; a second teardown changes nothing. The lab is provisioned again at the end (the suites after this
-one expect it), with the machine's nginx as this test found it.
+controller; a second teardown changes nothing. The machine's nginx is left as this test found it, and the lab
+torn down: `make test` runs this suite last in its lane (a no-op provisioning after it would cost minutes for
+nobody); `make lab` provisions again.
 
 The distribution's nginx is the machine's: the multi-host lab's hosts (network namespaces of this machine)
 stop and disable it when they are provisioned, so this test holds that lab's lock as well as the localhost
@@ -26,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
+from ..e2e.conftest import E2E_FRAMEWORKS, PlaybookRun, run_playbook
 from ..labrun import HOST_ID, multihost_lock
 from ..teardown_checks import LAB_DIRS, leftovers, sysctls, user_exists
-from .conftest import E2E_FRAMEWORKS, PlaybookRun, run_playbook
 
 RECORD = Path(f"/var/lib/lab-state/{HOST_ID}/before.json")
 CLIENT_RESULTS = Path(f"/var/lib/lab/{HOST_ID}/results")
@@ -182,11 +183,7 @@ def teardown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Teardow
             seen.second_check = _assert_ok(run_playbook("teardown.yml", "--check", extra=extra))
             yield seen, results
         finally:
-            # The machine's nginx as this test found it, then the lab for the suites that follow.
-            try:
-                _set_nginx(*nginx_found)
-            finally:
-                _assert_ok(run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS}))
+            _set_nginx(*nginx_found)
 
 
 def test_provisioning_recorded_the_state_before_it_and_changed_it(teardown: tuple[Teardown, Path]) -> None:
