@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_mysqls_reads_are_one_select_per_id_in_one_text() -> None:
     sql = common.mysql_select_worlds([7, 7, 10000])
     assert sql.split(";") == [common.SELECT_WORLD % n for n in ("7", "7", "10000")]
     with pytest.raises(ValueError):
-        common.mysql_select_worlds(["1; DROP TABLE world"])
+        common.mysql_select_worlds(cast("list[int]", ["1; DROP TABLE world"]))
 
 
 def test_mysqls_bulk_update_is_one_statement_with_each_id_and_its_number() -> None:
