@@ -109,16 +109,15 @@ test-deps: controller-deps
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 
-# Two lanes at once, each suite after the other within its lane: the suites on the localhost tiers (which they
-# share, so one at a time) with the verifier's and the report's, and in the other lane the suites that use none of
-# those tiers (throwaway servers on free ports, and the multi-host suite's own network namespaces, hosts and
-# Postgres cluster), so that both lanes take about as long (about 65 minutes each on 2 cores). The second lane's
-# output is kept in a log and printed when it ends. The packages and the venv come first, so that the lanes
-# never run apt or pip on them together.
+# Two lanes at once, each suite after the other within its lane: the suites that drive the localhost tiers (which
+# they share: one at a time, under /tmp/lab-localhost.lock), and beside them every suite that uses none of those
+# tiers (throwaway servers on free ports, and the multi-host suite's own network namespaces and hosts), so that
+# both lanes take about as long. The multi-host suite comes first in its lane: the localhost teardown suite, last
+# of the other lane, waits for its lock. The second lane's output is kept in a log and printed when it ends. The
+# packages and the venv come first, so that the lanes never run apt or pip on them together.
 MULTIHOST_LOG = .pytest_cache/test-multihost.log
-LOCAL_SUITES = report verify matrix scenarios e2e faults test-teardown
-# The multi-host suite first: the localhost teardown suite, last of the other lane, waits for its lock.
-OTHER_SUITES = test-multihost unit apps
+LOCAL_SUITES = e2e faults test-teardown
+OTHER_SUITES = test-multihost unit apps report verify matrix scenarios
 test: lint test-deps
 	@mkdir -p $(dir $(MULTIHOST_LOG))
 	@echo "$(OTHER_SUITES) run beside the other suites; their output goes to $(MULTIHOST_LOG), printed when they end"
