@@ -14,7 +14,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -32,7 +31,7 @@ from roles.mariadb.filter_plugins.mariadb_settings import (
 )
 
 from .paths import REPO
-from .processes import free_port
+from .processes import free_port, stop_process_group
 
 MARIADBD = Path(os.environ.get("LAB_TEST_MARIADBD", "/usr/sbin/mariadbd"))
 INSTALL_DB = "mariadb-install-db"
@@ -237,17 +236,6 @@ def mariadb_server() -> Iterator[MariaDB]:
         yield server
     finally:
         if process is not None:
-            _stop(process)
+            # SIGTERM is mariadbd's clean shutdown; InnoDB may take a while to flush.
+            stop_process_group(process, grace_s=60)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM is mariadbd's clean shutdown; SIGKILL only if it has not finished in 60 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(60)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)

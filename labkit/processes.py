@@ -17,13 +17,13 @@ def free_port() -> int:
         return port
 
 
-def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = 10) -> None:
     """TERM the process group (its id is the leader's PID: started with start_new_session), KILL whatever is
-    left after that."""
+    left after grace_s (a database's clean shutdown may need a minute)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(10)
+        process.wait(grace_s)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # workers may outlive their master for a moment
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from labkit.apps import ensure_venv
 from labkit.postgres import PostgresCluster
-from labkit.processes import free_port
+from labkit.processes import free_port, stop_process_group
 
 from ..apps.server_fixtures import mariadb, pg
 
@@ -60,13 +59,6 @@ def broken_server(python: Path, broken: str, cluster: PostgresCluster, log: Path
             )
         yield f"http://127.0.0.1:{port}"
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        stop_process_group(process)
         if process.stdout is not None:
             process.stdout.close()
