@@ -30,7 +30,7 @@ SECRET_FILE = REPO / ".secrets" / "benchmarkdbuser.password"
 APP_SECRET_FILE = Path(f"/etc/lab/{HOST_ID}/db.password")
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml
 APP_USER = "labapp"
-PG_PING = REPO / "playbooks" / "files" / "lab_pg_ping.py"
+PG_PING = REPO / "playbooks" / "files" / "lab_db_ping.py"
 PG_SOCKET_DIR = f"/run/lab/{HOST_ID}/postgresql"
 
 
@@ -204,7 +204,7 @@ def test_nginx_listens_only_on_the_lab_address_and_the_app_server_on_no_port() -
 
 
 def _load_pg_ping() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lab_pg_ping", PG_PING)
+    spec = importlib.util.spec_from_file_location("lab_db_ping", PG_PING)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

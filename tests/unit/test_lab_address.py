@@ -1,5 +1,5 @@
 """playbooks/filter_plugins/lab_address.py: lab_address parsed, normalized and bracketed; playbooks/files/
-lab_pg_ping.py's host:port. The validation (roles/lab_settings) and the preflight use the filters; the real
+lab_db_ping.py's host:port. The validation (roles/lab_settings) and the preflight use the filters; the real
 playbook runs are tests/ansible/test_lab_address.py."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _load(path: Path) -> ModuleType:
 
 
 lab_address = _load(REPO / "playbooks" / "filter_plugins" / "lab_address.py")
-pg_ping = _load(REPO / "playbooks" / "files" / "lab_pg_ping.py")
+pg_ping = _load(REPO / "playbooks" / "files" / "lab_db_ping.py")
 
 # `ip -j address show` of a host with loopback, one IPv4 and one IPv6 address (and an interface without any).
 IP_JSON = json.dumps(

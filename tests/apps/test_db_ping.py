@@ -1,4 +1,5 @@
-"""playbooks/files/lab_pg_ping.py, the app tier's database probe (tasks/db_health.yml), on a real Postgres."""
+"""playbooks/files/lab_db_ping.py, the app tier's database probe (tasks/db_health.yml), on a real Postgres
+and a real MariaDB."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from types import ModuleType
 
 import pytest
 
+from labkit.mariadb import MariaDB
 from labkit.paths import REPO
 from labkit.postgres import DB_NAME, DB_USER, PG_BIN, PostgresCluster, as_postgres
 from labkit.processes import free_port
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.needs_postgres
 
 def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        "lab_pg_ping", REPO / "playbooks" / "files" / "lab_pg_ping.py"
+        "lab_db_ping", REPO / "playbooks" / "files" / "lab_db_ping.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -107,3 +109,19 @@ def test_probes_leave_no_trace_in_the_server_log(pg: PostgresCluster) -> None:
     time.sleep(0.5)
     added = (log.read_text(errors="replace") if log.exists() else "")[len(before) :]
     assert "could not receive data" not in added and "FATAL" not in added, added
+
+
+@pytest.mark.needs_mariadb
+def test_a_running_mariadb_accepts_and_postgres_probe_says_it_is_not_postgres(
+    mariadb: MariaDB, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--host", mariadb.host, "--port", str(mariadb.port), "--user", DB_USER, "--dbname", DB_NAME]
+    assert ping.main(["--engine", "mysql", *args]) == 0
+    assert capsys.readouterr().out.strip() == f"accepting connections at {mariadb.host}:{mariadb.port}"
+    assert ping.main(args) == 1  # a MySQL server answers the Postgres startup message with its greeting
+    assert "unexpected reply" in capsys.readouterr().out
+
+
+def test_a_mysql_probe_of_a_port_nobody_listens_on_fails() -> None:
+    ok, line = ping.probe("127.0.0.1", free_port(), DB_USER, DB_NAME, 0, engine="mysql")
+    assert not ok and "database unreachable at 127.0.0.1:" in line
