@@ -53,6 +53,15 @@ def verified(on_mysql: PlaybookRun, tmp_path_factory: pytest.TempPathFactory) ->
     return run, (results / "latest").resolve()
 
 
+def test_a_second_switch_to_mysql_changes_nothing(on_mysql: PlaybookRun) -> None:
+    # Before the benchmark (this module's first test): a benchmark leaves its last framework active, which the
+    # next provisioning rightly switches back.
+    assert on_mysql.returncode == 0, on_mysql.output[-6000:]
+    again = run_playbook("site.yml", *SWITCH, extra=MYSQL)
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.recap()["localhost"]["changed"] == 0, again.output[-8000:]
+
+
 def test_the_apps_run_on_mariadb_and_pass_verification(verified: tuple[PlaybookRun, Path]) -> None:
     _, run_dir = verified
     for framework in E2E_FRAMEWORKS:
@@ -75,9 +84,3 @@ def test_the_environment_names_the_engine_the_run_used(verified: tuple[PlaybookR
     versions = environment["localhost"]["versions"]
     assert "MariaDB" in (versions["mariadb_server"] or ""), versions
     assert environment["localhost"]["settings"]["lab_db_engine"] == "mysql"
-
-
-def test_a_second_provisioning_on_mysql_changes_nothing(verified: tuple[PlaybookRun, Path]) -> None:
-    again = run_playbook("site.yml", *SWITCH, extra=MYSQL)
-    assert again.returncode == 0, again.output[-4000:]
-    assert again.recap()["localhost"]["changed"] == 0, again.output[-8000:]
