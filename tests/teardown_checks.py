@@ -91,3 +91,13 @@ def sysctls(names: list[str]) -> dict[str, str | None]:
     teardown's own record reads it."""
     values: dict[str, str | None] = lab_state.probe_sysctls(names)
     return values
+
+
+# The kernel settings roles/lab_base gives every lab host (lab_base_sysctls), as sysctl prints them.
+LAB_SYSCTLS = {
+    "net.core.somaxconn": "65535",
+    "net.ipv4.tcp_max_syn_backlog": "65535",
+    "net.ipv4.ip_local_port_range": "1024 65535",
+    "net.ipv4.tcp_tw_reuse": "1",
+    "net.core.netdev_max_backlog": "65535",
+}

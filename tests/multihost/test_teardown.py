@@ -21,20 +21,13 @@ from typing import Any
 
 import pytest
 
-from ..teardown_checks import leftovers
+from ..teardown_checks import LAB_SYSCTLS, leftovers
 from .conftest import MultiHostLab, PlaybookRun
 from .netns_lab import HOSTS
 
 pytestmark = pytest.mark.multihost
 
 GROUPS = {"db": ["labdb"], "app": ["labapp"], "client": ["labclient1", "labclient2"]}
-LAB_SYSCTLS = {
-    "net.core.somaxconn": "65535",
-    "net.ipv4.tcp_max_syn_backlog": "65535",
-    "net.ipv4.ip_local_port_range": "1024 65535",
-    "net.ipv4.tcp_tw_reuse": "1",
-    "net.core.netdev_max_backlog": "65535",
-}
 
 
 @dataclass

@@ -29,7 +29,7 @@ import pytest
 
 from ..e2e.conftest import E2E_FRAMEWORKS, PlaybookRun, run_playbook
 from ..labrun import HOST_ID, multihost_lock
-from ..teardown_checks import LAB_DIRS, leftovers, sysctls, user_exists
+from ..teardown_checks import LAB_DIRS, LAB_SYSCTLS, leftovers, sysctls, user_exists
 
 RECORD = Path(f"/var/lib/lab-state/{HOST_ID}/before.json")
 CLIENT_RESULTS = Path(f"/var/lib/lab/{HOST_ID}/results")
@@ -41,15 +41,9 @@ SYSCTLS_BEFORE = {
     "net.ipv4.tcp_tw_reuse": "2",
     "net.core.netdev_max_backlog": "1000",
 }
-LAB_SYSCTLS = {
-    "net.core.somaxconn": "65535",
-    "net.ipv4.tcp_max_syn_backlog": "65535",
-    "net.ipv4.ip_local_port_range": "1024 65535",
-    "net.ipv4.tcp_tw_reuse": "1",
-    "net.core.netdev_max_backlog": "65535",
-}
-# What the lab listens on here: Postgres, nginx, the upstream service.
-LAB_PORTS = (5432, 8080, 8091)
+# What the lab listens on here: Postgres, MariaDB (once lab_db_engine=mysql was provisioned), nginx, the
+# upstream service.
+LAB_PORTS = (5432, 3306, 8080, 8091)
 # A run on the client the controller has only half of: the teardown fetches the rest, and overwrites nothing.
 RUN_ID = f"teardown-test-{os.getpid()}"
 ONLY_ON_CLIENT = f"raw/aiohttp/json/{HOST_ID}/level-c8-r1.meta.json"
