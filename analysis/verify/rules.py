@@ -86,9 +86,10 @@ LOAD_CONCURRENCY = 512
 HIT_WARN_MARGIN = 0.05
 # How far below the expected counts an approximate counter (its snapshot says "exact": false) may fall and
 # still pass. MariaDB's performance_schema adds up its statement digests without locks: under the load's 512
-# concurrent connections it missed 1 of 512 statements and 7 of 10,240 (0.2 % at most) while every row was
-# counted. A batched IN (...) read (1 statement per request instead of 20) stays far outside it.
-APPROXIMATE_COUNT_SLACK = 0.005
+# concurrent connections it missed a few statements per load (1 and 3 of 512, 7 of 10,240: 0.6 % at most)
+# while every row was counted. The cheats the check is for stay far outside it: a batched IN (...) read sends
+# 1 statement per request instead of 20, an update of the old values affects no row.
+APPROXIMATE_COUNT_SLACK = 0.02
 
 
 @dataclass(frozen=True)

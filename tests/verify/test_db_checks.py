@@ -156,7 +156,7 @@ def test_approximate_counters_may_fall_short_by_the_slack_and_no_more() -> None:
     before = dict.fromkeys(counter_keys(), 0)
     expected = 512 * 20
     within = before | {"world_calls": expected - 7, "world_rows_read": expected}
-    below = before | {"world_calls": int(expected * 0.99), "world_rows_read": expected}
+    below = before | {"world_calls": int(expected * 0.97), "world_rows_read": expected}
     grades = {c.name: c.grade for c in grade_db_hits("queries", before, within, load, exact=False)}
     assert grades["db-hits: queries"] == "pass"
     assert {c.name: c.grade for c in grade_db_hits("queries", before, within, load)}[
