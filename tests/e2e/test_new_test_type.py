@@ -27,9 +27,6 @@ NEW_ENTRY = '        TestType("hello", "/hello", "concurrency", "json", "message
 ANCHOR = "        # The scenario types"
 ROUTE_ANCHOR = '    app.router.add_get("/json", json_handler)\n'
 NEW_ROUTE = '    app.router.add_get("/hello", json_handler)\n'
-# What a new type reaches on the hosts: the apps (their code, nginx) and the clients (the registry in labcore,
-# the verifier), provisioned alone; the db tier does not change with a type.
-TIERS_OF_A_TYPE = ("--tags", "app_server,wrk_client")
 
 
 def _copy_tree(target: Path) -> None:
@@ -62,16 +59,14 @@ def hello_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     _insert_before(app, ROUTE_ANCHOR, NEW_ROUTE)
     yield tree
     # The lab's aiohttp goes back to the repository's app, as the other e2e tests expect it.
-    restored = run_playbook("site.yml", *TIERS_OF_A_TYPE, extra={"lab_frameworks": E2E_FRAMEWORKS})
+    restored = run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS})
     assert restored.returncode == 0, restored.output[-4000:]
 
 
 @pytest.fixture(scope="module")
 def hello_run(hello_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[PlaybookRun, Path]:
     results = tmp_path_factory.mktemp("hello-results")
-    provision = run_playbook(
-        "site.yml", *TIERS_OF_A_TYPE, extra={"lab_frameworks": E2E_FRAMEWORKS}, tree=hello_tree
-    )
+    provision = run_playbook("site.yml", extra={"lab_frameworks": E2E_FRAMEWORKS}, tree=hello_tree)
     assert provision.returncode == 0, provision.output[-6000:]
     extra = {
         **TINY,
