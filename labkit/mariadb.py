@@ -31,7 +31,7 @@ from roles.mariadb.filter_plugins.mariadb_settings import (
 )
 
 from .paths import REPO
-from .processes import free_port, stop_process_group
+from .processes import free_port, held_session, stop_process_group
 
 MARIADBD = Path(os.environ.get("LAB_TEST_MARIADBD", "/usr/sbin/mariadbd"))
 INSTALL_DB = "mariadb-install-db"
@@ -100,32 +100,11 @@ class MariaDB:
         )
         return out.stdout.strip()
 
-    @contextlib.contextmanager
-    def world_row_locks(self) -> Iterator[Callable[[], None]]:
+    def world_row_locks(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
         """Holds a row lock on every row of world (SELECT ... FOR UPDATE in an open transaction): reads go on,
         writes wait, until release() or the block ends."""
-        client = subprocess.Popen(
-            self.client("--unbuffered", DB_NAME), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert client.stdin is not None and client.stdout is not None
-        stdin = client.stdin
-
-        def release() -> None:
-            if not stdin.closed:
-                stdin.write("ROLLBACK;\n")
-                stdin.close()
-                client.wait(10)
-
-        try:
-            stdin.write("BEGIN;\nSELECT COUNT(*) FROM world FOR UPDATE;\nSELECT 'locked';\n")
-            stdin.flush()
-            lines = [client.stdout.readline().strip() for _ in range(2)]
-            assert lines == ["10000", "locked"], lines
-            yield release
-        finally:
-            release()
-            if client.poll() is None:
-                client.kill()
+        begin = "BEGIN;\nSELECT COUNT(*) FROM world FOR UPDATE;\nSELECT 'locked';\n"
+        return held_session(self.client("--unbuffered", DB_NAME), begin, ["10000", "locked"])
 
     def worlds(self) -> dict[int, int]:
         rows = self.sql(f"SELECT id, randomNumber FROM {DB_NAME}.world")

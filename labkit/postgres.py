@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .paths import REPO
-from .processes import free_port
+from .processes import free_port, held_session
 
 SCHEMA_SQL = REPO / "roles" / "postgres" / "files" / "hello_world.sql"
 
@@ -74,32 +74,11 @@ class PostgresCluster:
         )  # fmt: skip
         return out.stdout.strip()
 
-    @contextlib.contextmanager
-    def world_write_lock(self) -> Iterator[Callable[[], None]]:
+    def world_write_lock(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
         """Holds an EXCLUSIVE lock on world (reads go on, writes wait) until release() or the block ends."""
-        psql = subprocess.Popen(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir), "-p", str(self.port),
-             "-U", "postgres", "-d", DB_NAME],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert psql.stdin is not None and psql.stdout is not None
-        stdin = psql.stdin
-
-        def release() -> None:
-            if not stdin.closed:
-                stdin.write("ROLLBACK;\n")
-                stdin.close()
-                psql.wait(10)
-
-        try:
-            stdin.write("BEGIN;\nLOCK TABLE world IN EXCLUSIVE MODE;\n\\echo locked\n")
-            stdin.flush()
-            assert psql.stdout.readline().strip() == "locked"
-            yield release
-        finally:
-            release()
-            if psql.poll() is None:
-                psql.kill()
+        psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir), "-p", str(self.port),
+                "-U", "postgres", "-d", DB_NAME]  # fmt: skip
+        return held_session(psql, "BEGIN;\nLOCK TABLE world IN EXCLUSIVE MODE;\n\\echo locked\n", ["locked"])
 
     def worlds(self) -> dict[int, int]:
         rows = self.psql("SELECT id, randomnumber FROM world")

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Iterator, Sequence
 
 
 def free_port() -> int:
@@ -35,3 +36,29 @@ def stop_process_group(process: subprocess.Popen[bytes], grace_s: float = 10) ->
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(5)
+
+
+@contextlib.contextmanager
+def held_session(argv: Sequence[str], begin: str, answer: Sequence[str]) -> Iterator[Callable[[], None]]:
+    """A database client (argv) that has sent `begin` (a transaction that takes a lock) and printed the lines
+    of `answer`; release() rolls it back and ends the client, as does the end of the block."""
+    client = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert client.stdin is not None and client.stdout is not None
+    stdin = client.stdin
+
+    def release() -> None:
+        if not stdin.closed:
+            stdin.write("ROLLBACK;\n")
+            stdin.close()
+            client.wait(10)
+
+    try:
+        stdin.write(begin)
+        stdin.flush()
+        lines = [client.stdout.readline().strip() for _ in answer]
+        assert lines == list(answer), lines
+        yield release
+    finally:
+        release()
+        if client.poll() is None:
+            client.kill()
