@@ -21,8 +21,9 @@ from typing import Literal
 Sweep = Literal["concurrency", "pipeline", "queries"]
 AcceptKind = Literal["json", "plaintext"]
 # What the verifier requires of the body (docs/test-types.md §3 "Verification"): the hello object, the hello
-# text, one world row, a list of world rows (its length from the `queries` parameter), the fortunes page.
-BodyKind = Literal["message", "text", "world", "worlds", "fortunes"]
+# text, one world row, a list of world rows (its length from the `queries` parameter), the fortunes page, the
+# answer to a name lookup ({"name": ..., "found": ...}).
+BodyKind = Literal["message", "text", "world", "worlds", "fortunes", "lookup"]
 
 # What a browser-like client sends; wrk and the verifier send the same, so the checks ask what the load asks.
 ACCEPT_HEADERS: Mapping[AcceptKind, str] = {
@@ -48,12 +49,18 @@ class _Placeholders(dict[str, object]):
 
 @dataclass(frozen=True)
 class DbHits:
-    """What one request of the database-hit load costs the database: statements and rows on `table`."""
+    """What one request of the database-hit load costs the database: statements and rows on `table`.
+
+    rows_at_most: `rows` is a bound, not a count (a lookup finds its row or none). indexed: each statement
+    must be an index lookup, shown by the server's counters (docs/test-types.md §3.5).
+    """
 
     table: str
     queries: int
     rows: int
     updates: bool = False
+    rows_at_most: bool = False
+    indexed: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,15 @@ TEST_TYPES: Mapping[str, TestType] = {
             "worlds",
             db_hits=DbHits("world", 20, 20, updates=True),
             tfb_name="update",
+        ),
+        # The indexed lookup (the lab's own, not TechEmpower's): whether demo_data has a row of a random name.
+        TestType(
+            "lookup",
+            "/lookup",
+            "concurrency",
+            "json",
+            "lookup",
+            db_hits=DbHits("demo_data", 1, 1, rows_at_most=True, indexed=True),
         ),
         # The scenario types (not TechEmpower's: apps/README.md, "Scenario routes"), swept like json.
         TestType("sleep", "/sleep?ms={sleep_ms}", "concurrency", "json", scenario=True),

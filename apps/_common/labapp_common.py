@@ -65,6 +65,14 @@ def mysql_update_args(ids: list[int], numbers: list[int]) -> list[int]:
     return [value for pair in zip(ids, numbers, strict=True) for value in pair] + ids
 
 
+# The lookup type: demo_data's names are 1..NAME_MAX characters of NAME_ALPHABET. Their home is
+# labcore/demo_data.py, which writes the rows; the apps carry no labcore, and a test checks these copies.
+NAME_MAX = 255
+NAME_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_NAME = re.compile(f"[{re.escape(NAME_ALPHABET)}]{{1,{NAME_MAX}}}")
+# LIMIT 1: a short name is held by many rows; one answers the question.
+SELECT_DEMO_NAME = "SELECT id FROM demo_data WHERE name = %s LIMIT 1"
+
 # ASCII digits only: int() alone would also accept fullwidth digits, "1_0" and surrounding spaces.
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -127,6 +135,24 @@ def queries_param(raw: str | None) -> int:
     except ValueError:  # more digits than int() accepts: a huge number
         n = -1 if raw.startswith("-") else MAX_QUERIES
     return min(max(n, 1), MAX_QUERIES)
+
+
+def lookup_name_param(raw: str | None) -> tuple[str, bool]:
+    """The name /lookup asks about, and whether any row can have it.
+
+    Missing or empty: a random name (random length 1..NAME_MAX, random letters of NAME_ALPHABET), asked. A
+    given name of that form: asked as is. Any other given name (too long, or a character outside the
+    alphabet, NUL among them, which Postgres refuses in text) is no row's name: answered absent with no
+    statement, so that no input gives a 5xx. Never raises.
+    """
+    if not raw:
+        return "".join(random.choices(NAME_ALPHABET, k=random.randint(1, NAME_MAX))), True
+    return raw, _NAME.fullmatch(raw) is not None
+
+
+def lookup_answer(name: str, found: bool) -> dict[str, object]:
+    """The body of /lookup."""
+    return {"name": name, "found": found}
 
 
 def random_id() -> int:
