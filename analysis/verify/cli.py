@@ -44,7 +44,7 @@ from .recorder import CLIENT_FLAGS, Client
 from .report import build_report, write_report
 from .rules import DB_HITS, DB_TYPES, LOAD_CONCURRENCY, LOAD_REQUESTS, TEST_TYPES, accept_header
 from .sequence import PHASES, QuietGaps, db_types_to_load, run_phases, verify_framework
-from .sql import ENGINES, SESSION_SETUP, counters_exact, parse_counters, statements_json
+from .sql import ENGINES, SESSION_SETUP, counters_exact, examined_unit, parse_counters, statements_json
 from .timeline import attribute
 
 # Beyond twice the clock skew, a quiet gap holds this long: a few counter samples and a World snapshot of the
@@ -105,7 +105,7 @@ def cmd_dbhits(args: argparse.Namespace) -> int:
     before, after = (parse_counters(snapshot) for snapshot in snapshots)
     exact = all(counters_exact(snapshot) for snapshot in snapshots)
     load = LoadResult.from_json(_read_json(args.load))
-    checks: list[Check] = grade_db_hits(args.type, before, after, load, exact)
+    checks: list[Check] = grade_db_hits(args.type, before, after, load, exact, examined_unit(snapshots[1]))
     _print([c.to_json() for c in checks])
     return 0
 

@@ -5,7 +5,8 @@ Database-hit check: the pg_stat_statements counters (sql.COUNTERS) before and af
 at concurrency 512. Fewer statements or rows than expected fail (batched `IN (...)` reads, caching, skipped
 writes); more than 5 % above expected warn. For updates the writes may be one bulk statement per request or
 one per row: a statement count up to 5 % above the bulk figure is graded as bulk, anything else against the
-per-row figure.
+per-row figure. A lookup (rows_at_most) may read up to its rows and no more, and each of its statements must
+be an index lookup, judged by what the reads examined (rules.INDEX_EXAMINED_MAX).
 
 Update check: World before and after the verification requests (sql.WORLDS). Of the rows the 501 request
 answered with (500 ids), about all must hold a new value afterwards: 450 or fewer changed fail, 475 or fewer
@@ -23,6 +24,7 @@ from .rules import (
     APPROXIMATE_COUNT_SLACK,
     DB_HITS,
     HIT_WARN_MARGIN,
+    INDEX_EXAMINED_MAX,
     UPDATED_ROWS_EXPECTED,
     UPDATED_ROWS_FAIL_AT,
     UPDATED_ROWS_WARN_AT,
@@ -62,11 +64,32 @@ def grade_load(load: LoadResult) -> Check:
     )
 
 
+def grade_index(url: str, table: str, examined: int, statements: int, unit: str) -> Check:
+    """Each statement an index lookup: what the reads examined, per statement, within INDEX_EXAMINED_MAX."""
+    bound = INDEX_EXAMINED_MAX[unit]
+    what = f"{unit} examined" if unit == "rows" else "buffer pages touched"
+    if statements <= 0:
+        return failed("db-hits: index", url, f"no statement on {table} to judge")
+    per = examined / statements
+    reason = (
+        f"{per:.2f} {what} per statement on {table} ({examined:,} over {statements:,}; at most {bound:g})"
+    )
+    if per > bound:
+        return failed("db-hits: index", url, reason + ": not an index lookup")
+    return passed("db-hits: index", url, reason)
+
+
 def grade_db_hits(
-    test_type: str, before: Mapping[str, int], after: Mapping[str, int], load: LoadResult, exact: bool = True
+    test_type: str,
+    before: Mapping[str, int],
+    after: Mapping[str, int],
+    load: LoadResult,
+    exact: bool = True,
+    examined_unit: str = "blocks",
 ) -> list[Check]:
     """The checks of one type's load: every request answered, statements and rows as expected (with
-    APPROXIMATE_COUNT_SLACK below it when the counters are not exact: MySQL's)."""
+    APPROXIMATE_COUNT_SLACK below it when the counters are not exact: MySQL's), and for an indexed type what
+    each statement examined (in examined_unit, sql.examined_unit)."""
     rule = DB_HITS[test_type]
     delta = {key: after[key] - before[key] for key in after}
     table, n, url = rule.table, load.requests, load.url
@@ -80,13 +103,17 @@ def grade_db_hits(
     else:
         expected, how = reads, ""
     checks.append(grade_count("db-hits: queries", url, f"statements on {table}", calls, expected, how, exact))
-    rows = n * rule.rows
-    checks.append(
-        grade_count("db-hits: rows read", url, "rows read", delta[f"{table}_rows_read"], rows, "", exact)
-    )
+    rows, rows_read = n * rule.rows, delta[f"{table}_rows_read"]
+    if rule.rows_at_most:
+        reason = f"{rows_read:,} rows read, at most {rows:,} allowed ({rule.rows} per request)"
+        checks.append((failed if rows_read > rows else passed)("db-hits: rows read", url, reason))
+    else:
+        checks.append(grade_count("db-hits: rows read", url, "rows read", rows_read, rows, "", exact))
     if rule.updates:
         updated = delta[f"{table}_rows_updated"]
         checks.append(grade_count("db-hits: rows updated", url, "rows updated", updated, rows, "", exact))
+    if rule.indexed:
+        checks.append(grade_index(url, table, delta[f"{table}_examined"], calls, examined_unit))
     return checks
 
 

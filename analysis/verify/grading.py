@@ -2,9 +2,9 @@
 §3 "Verification").
 
 Grades follow docs/test-types.md §3.3 "What warns and what fails": warn for extra JSON keys, a plaintext body
-longer than 13 bytes, an unparseable Date, a db id outside 1..10000 and a wrong array length for the 501 case;
-fail for everything else the rules require. A randomNumber outside 1..10000 is a warn too, like an id (the
-reference warns on both).
+longer than 13 bytes, an unparseable Date, a db id outside 1..10000, a wrong array length for the 501 case and
+extra keys beside a lookup's name and found; fail for everything else the rules require. A randomNumber
+outside 1..10000 is a warn too, like an id (the reference warns on both).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from labcore import test_types
+from labcore import demo_data, test_types
 
 from .checks import Check, Grade, failed, passed, warned
 from .fortunes import first_difference
@@ -27,6 +27,7 @@ from .rules import (
     MIN_ID,
     REQUIRED_HEADERS,
     SIZE_HEADERS,
+    LookupCase,
     QueryCase,
 )
 
@@ -240,6 +241,49 @@ def check_fortunes_body(resp: Response) -> list[Check]:
     return [passed("body", resp.url, "the 13 fortunes, sorted and escaped")]
 
 
+_LOOKUP_KEYS = ("name", "found")
+_NAME_LETTERS = frozenset(demo_data.NAME_ALPHABET)
+
+
+def check_lookup_body(resp: Response, case: LookupCase) -> list[Check]:
+    """{"name": ..., "found": ...}: the name asked (a drawn one of the alphabet, 1..255 long, when the request
+    named none) and whether a row has it, as the case expects."""
+    data, error = parse_json(resp.body)
+    if error:
+        return [failed("body", resp.url, error)]
+    if not isinstance(data, dict) or any(key not in data for key in _LOOKUP_KEYS):
+        return [
+            failed("body", resp.url, f'expected {{"name": ..., "found": true|false}}, got {_short(data)}')
+        ]
+    name, found = data["name"], data["found"]
+    if not isinstance(found, bool):
+        return [failed("body", resp.url, f"found is {_short(found)}, expected true or false")]
+    if case.name is None:
+        if not isinstance(name, str) or not 1 <= len(name) <= demo_data.NAME_MAX or set(name) - _NAME_LETTERS:
+            return [
+                failed(
+                    "body",
+                    resp.url,
+                    f"the drawn name {_short(name)} is not 1..{demo_data.NAME_MAX} characters of"
+                    f" {demo_data.NAME_ALPHABET!r}",
+                )
+            ]
+    elif name != case.name:
+        return [
+            failed("body", resp.url, f"name is {_short(name)}, expected the name asked, {_short(case.name)}")
+        ]
+    if case.found is not None and found != case.found:
+        what = "a row has" if case.found else "no row has"
+        return [failed("body", resp.url, f"found is {_short(found)}, but {what} this name")]
+    checks = [passed("body", resp.url, _short(data))]
+    extra = sorted(set(data) - set(_LOOKUP_KEYS))
+    if extra:
+        checks = [
+            warned("body", resp.url, f"extra key(s) {', '.join(map(repr, extra))} beside name and found")
+        ]
+    return checks
+
+
 _BODY_GRADERS = {
     "message": check_json_body,
     "text": check_plaintext_body,
@@ -248,13 +292,17 @@ _BODY_GRADERS = {
 }
 
 
-def check_body(test_type: str, resp: Response, case: QueryCase | None = None) -> list[Check]:
+def check_body(test_type: str, resp: Response, case: QueryCase | LookupCase | None = None) -> list[Check]:
     """The body against what the registry says the type answers (labcore/test_types.py, `body`)."""
     body = test_types.get(test_type).body
     if body == "worlds":
-        if case is None:
+        if not isinstance(case, QueryCase):
             raise ValueError(f"{test_type}: a query case is needed to grade the body")
         return check_world_list_body(resp, case)
+    if body == "lookup":
+        if not isinstance(case, LookupCase):
+            raise ValueError(f"{test_type}: a lookup case is needed to grade the body")
+        return check_lookup_body(resp, case)
     if body is None:
         raise ValueError(
             f"{test_type}: a scenario type, checked by apps/_common/scenarios.py, not graded here"
@@ -265,7 +313,7 @@ def check_body(test_type: str, resp: Response, case: QueryCase | None = None) ->
 # --- one response, and the Date of two --------------------------------------------------------------------
 
 
-def grade_response(test_type: str, resp: Response, case: QueryCase | None = None) -> list[Check]:
+def grade_response(test_type: str, resp: Response, case: QueryCase | LookupCase | None = None) -> list[Check]:
     """Every check of one response: status, then headers, Date format, Content-Type and body."""
     if resp.error is not None:
         return [failed("request", resp.url, resp.error)]

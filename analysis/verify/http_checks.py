@@ -14,16 +14,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from labcore import test_types
+
 from .checks import Check, failed, type_grade
 from .fetch import fetch
 from .grading import check_date_fresh, grade_response, parse_json
 from .response import Response
 from .rules import (
     DATE_FRESH_S,
+    LOOKUP_CASES,
     PATHS,
     QUERY_CASES,
     QUERY_TYPES,
     UPDATE_CHECK_CASE,
+    LookupCase,
     QueryCase,
     accept_header,
 )
@@ -65,11 +69,13 @@ class HttpResult:
         )
 
 
-def requests_of(base_url: str, test_type: str) -> list[tuple[str, QueryCase | None]]:
-    """The URLs a type is asked, main request first, with the query case each stands for."""
+def requests_of(base_url: str, test_type: str) -> list[tuple[str, QueryCase | LookupCase | None]]:
+    """The URLs a type is asked, main request first, with the case each stands for."""
     base = base_url.rstrip("/")
     if test_type in QUERY_TYPES:
         return [(f"{base}{PATHS[test_type]}{case.value}", case) for case in QUERY_CASES]
+    if test_types.get(test_type).body == "lookup":
+        return [(f"{base}{PATHS[test_type]}{case.query}", case) for case in LOOKUP_CASES]
     return [(f"{base}{PATHS[test_type]}", None)]
 
 
@@ -97,7 +103,7 @@ def verify_type(
     for url, case in others:
         resp = fetcher(url, accept, timeout)
         checks += grade_response(test_type, resp, case)
-        if test_type == "updates" and case is not None and case.value == UPDATE_CHECK_CASE:
+        if test_type == "updates" and isinstance(case, QueryCase) and case.value == UPDATE_CHECK_CASE:
             ids = _returned_ids(resp)
     time.sleep(max(0.0, first.received_at + DATE_FRESH_S - time.monotonic()))
     checks.append(check_date_fresh(first, fetcher(main_url, accept, timeout)))

@@ -30,7 +30,7 @@ from .db_checks import grade_db_hits, grade_rows_changed
 from .http_checks import HttpResult
 from .load import LoadResult
 from .rules import DB_HITS, DB_TYPES, PATHS, UPDATE_CHECK_CASE
-from .sql import counters_exact, parse_counters, parse_worlds
+from .sql import counters_exact, examined_unit, parse_counters, parse_worlds
 
 START_ERROR = "start-error.txt"
 HTTP = "http.json"
@@ -75,7 +75,8 @@ def _db_checks(data_dir: Path, test_type: str, base_url: str) -> list[Check]:
     snapshots = [_read_json(p) for p in paths[:2]]
     before, after = (parse_counters(snapshot) for snapshot in snapshots)
     exact = all(counters_exact(snapshot) for snapshot in snapshots)
-    return grade_db_hits(test_type, before, after, LoadResult.from_json(_read_json(paths[2])), exact)
+    load = LoadResult.from_json(_read_json(paths[2]))
+    return grade_db_hits(test_type, before, after, load, exact, examined_unit(snapshots[1]))
 
 
 def _rows_changed(data_dir: Path, http: HttpResult) -> Check:

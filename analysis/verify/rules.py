@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labcore import test_types
+from labcore import demo_data, test_types
 
 from .checks import Grade
 
@@ -64,6 +64,29 @@ QUERY_CASES = (
 )
 UPDATE_CHECK_CASE = "501"
 
+
+@dataclass(frozen=True)
+class LookupCase:
+    """One request of the lookup type: the query string it sends, the name that is (None: the app draws one)
+    and whether a row has it (None: either answer)."""
+
+    query: str
+    name: str | None
+    found: bool | None
+
+
+# The first case (a name the app draws) doubles as the type's main request. The present name is row 1's, which
+# a table of any size holds; the same name in swapped case is no row's (names compare byte for byte on both
+# engines); a name outside the apps' alphabet (NUL) must be answered, absent.
+_PRESENT = demo_data.name(1)
+LOOKUP_CASES = (
+    LookupCase("", None, None),
+    LookupCase("?name=" + _PRESENT, _PRESENT, True),
+    LookupCase("?name=" + _PRESENT.swapcase(), _PRESENT.swapcase(), False),
+    LookupCase("?name=" + demo_data.absent_name(), demo_data.absent_name(), False),
+    LookupCase("?name=%00", "\x00", False),
+)
+
 FORTUNES = (
     (1, "fortune: No such file or directory"),
     (2, "A computer scientist is someone who fixes things that aren't broken."),
@@ -92,20 +115,39 @@ HIT_WARN_MARGIN = 0.05
 APPROXIMATE_COUNT_SLACK = 0.02
 
 
+# An indexed lookup's cost per statement at most, in the unit the engine's counters give (sql.py): MySQL
+# counts the rows each statement examined (an index lookup with LIMIT 1 examines 0 or 1); Postgres counts no
+# rows examined per statement, but the buffer pages it touched: a B-tree descent of 3 or 4 pages for a million
+# names and one heap page when the name is found. A sequential scan of demo_data reads every row and thousands
+# of pages, far outside either bound.
+INDEX_EXAMINED_MAX = {"rows": 1.0, "blocks": 8.0}
+
+
 @dataclass(frozen=True)
 class DbHitRule:
-    """What one request of the load costs the database: statements and rows on `table`."""
+    """What one request of the load costs the database: statements and rows on `table` (rows_at_most: rows
+    is a bound; indexed: each statement must be an index lookup, INDEX_EXAMINED_MAX)."""
 
     path: str
     table: str
     queries: int
     rows: int
     updates: bool = False
+    rows_at_most: bool = False
+    indexed: bool = False
 
 
 def _db_hit_rule(test_type: test_types.TestType, hits: test_types.DbHits) -> DbHitRule:
     level = str(test_types.DB_HIT_QUERIES) if test_type.sweep == "queries" else ""
-    return DbHitRule(test_type.path + level, hits.table, hits.queries, hits.rows, hits.updates)
+    return DbHitRule(
+        test_type.path + level,
+        hits.table,
+        hits.queries,
+        hits.rows,
+        hits.updates,
+        hits.rows_at_most,
+        hits.indexed,
+    )
 
 
 DB_HITS = {

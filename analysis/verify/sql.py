@@ -6,10 +6,13 @@ these statements as a superuser in `hello_world` and hands the verifier the one 
 them for anyone else; the tests run them through psql and the mariadb client.
 
 - COUNTERS: per table, the statements mentioning it and the rows they read, the updates of it and the rows
-  they wrote, for the database-hit check. Postgres: sums over pg_stat_statements (its own literals are
-  normalized to $n, so it never counts itself). MySQL family: sums over performance_schema's statement
-  digests of the database (``events_statements_summary_by_digest``: COUNT_STAR, SUM_ROWS_SENT,
-  SUM_ROWS_AFFECTED). Either way the reading session switches its own statistics off first (SESSION_SETUP),
+  they wrote, for the database-hit check, and what the reads examined, for the index check of the lookup
+  type: rows on the MySQL family (SUM_ROWS_EXAMINED), buffer pages touched on Postgres (shared_blks_hit +
+  shared_blks_read; it keeps no per-statement count of rows examined). `examined` names the unit.
+  Postgres: sums over pg_stat_statements (its own literals are normalized to $n, so it never counts itself).
+  MySQL family: sums over performance_schema's statement digests of the database
+  (``events_statements_summary_by_digest``: COUNT_STAR, SUM_ROWS_SENT, SUM_ROWS_AFFECTED, SUM_ROWS_EXAMINED).
+  Either way the reading session switches its own statistics off first (SESSION_SETUP),
   since WORLDS reads world.
 - WORLDS: every (id, randomnumber) of world and of the quoted-case "World", for the update check.
 
@@ -24,7 +27,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-TABLES = ("world", "fortune")
+TABLES = ("world", "fortune", "demo_data")
 
 _MENTIONS = r"query ~* '\m{table}\M'"
 # An UPDATE of the table however it is qualified or quoted: UPDATE world, UPDATE "World", UPDATE public.world
@@ -39,12 +42,17 @@ def _counter_columns(table: str) -> list[str]:
         f"'{table}_rows_read', coalesce(sum(rows) FILTER (WHERE {mentions} AND NOT {updates}), 0)::bigint",
         f"'{table}_updates', coalesce(sum(calls) FILTER (WHERE {updates}), 0)::bigint",
         f"'{table}_rows_updated', coalesce(sum(rows) FILTER (WHERE {updates}), 0)::bigint",
+        # Postgres counts no rows examined per statement: the buffer pages its reads touched stand in.
+        f"'{table}_examined', coalesce(sum(shared_blks_hit + shared_blks_read)"
+        f" FILTER (WHERE {mentions} AND NOT {updates}), 0)::bigint",
     ]
 
 
 COUNTERS = (
     "SELECT json_build_object(\n    "
-    + ",\n    ".join(column for table in TABLES for column in _counter_columns(table))
+    + ",\n    ".join(
+        ["'examined', 'blocks'", *(column for table in TABLES for column in _counter_columns(table))]
+    )
     + "\n) AS snapshot\nFROM pg_stat_statements\n"
     "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
@@ -71,6 +79,7 @@ def _my_counter_columns(table: str) -> list[str]:
         f"'{table}_rows_read', COALESCE(SUM(IF({mentions} AND NOT {updates}, SUM_ROWS_SENT, 0)), 0)",
         f"'{table}_updates', COALESCE(SUM(IF({updates}, COUNT_STAR, 0)), 0)",
         f"'{table}_rows_updated', COALESCE(SUM(IF({updates}, SUM_ROWS_AFFECTED, 0)), 0)",
+        f"'{table}_examined', COALESCE(SUM(IF({mentions} AND NOT {updates}, SUM_ROWS_EXAMINED, 0)), 0)",
     ]
 
 
@@ -79,7 +88,11 @@ MYSQL_COUNTERS = (
     # The digests are added up without locks: under concurrency a few statements go uncounted (rules.py,
     # APPROXIMATE_COUNT_SLACK); the snapshot says so.
     + ",\n    ".join(
-        ["'exact', FALSE", *(column for table in TABLES for column in _my_counter_columns(table))]
+        [
+            "'exact', FALSE",
+            "'examined', 'rows'",
+            *(column for table in TABLES for column in _my_counter_columns(table)),
+        ]
     )
     + "\n) AS snapshot\nFROM performance_schema.events_statements_summary_by_digest\n"
     "WHERE SCHEMA_NAME = DATABASE()"
@@ -115,7 +128,7 @@ def statements(engine: str) -> dict[str, str]:
 
 
 def counter_keys() -> list[str]:
-    return [f"{t}_{k}" for t in TABLES for k in ("calls", "rows_read", "updates", "rows_updated")]
+    return [f"{t}_{k}" for t in TABLES for k in ("calls", "rows_read", "updates", "rows_updated", "examined")]
 
 
 def parse_counters(snapshot: Mapping[str, Any]) -> dict[str, int]:
@@ -132,6 +145,15 @@ def parse_counters(snapshot: Mapping[str, Any]) -> dict[str, int]:
 def counters_exact(snapshot: Mapping[str, Any]) -> bool:
     """Whether a COUNTERS snapshot counts every statement (Postgres'), or may miss a few (MySQL's)."""
     return snapshot.get("exact", True) is not False
+
+
+def examined_unit(snapshot: Mapping[str, Any]) -> str:
+    """What a COUNTERS snapshot's `<table>_examined` counts: "rows" examined (MySQL's) or buffer "blocks"
+    touched (Postgres')."""
+    unit = snapshot.get("examined", "blocks")
+    if unit not in ("rows", "blocks"):
+        raise ValueError(f"counter snapshot: examined is {unit!r}, expected 'rows' or 'blocks'")
+    return str(unit)
 
 
 def parse_worlds(snapshot: Mapping[str, Any]) -> dict[str, dict[int, int]]:

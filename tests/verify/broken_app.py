@@ -1,5 +1,5 @@
-"""A small real HTTP server with the six routes of docs/test-types.md §2 "Test types": right, or with ONE
-rule broken.
+"""A small real HTTP server with the routes of the test types of docs/test-types.md §2 "Test types" (the six
+TechEmpower types and the lookup): right, or with ONE rule broken.
 
     <app venv>/bin/python tests/verify/broken_app.py --port PORT --break NAME
 
@@ -36,6 +36,13 @@ BREAKS = {
     "unescaped-fortune": "fortune messages go into the page unescaped",
     "batched-queries": "/queries reads its rows with one SELECT ... WHERE id IN (...)",
     "updates-old-value": "/updates answers new values but writes the old ones back",
+    "lookup-unindexed": "/lookup compares name || '' (the same answer, read by a scan instead of the index)",
+    "lookup-case-blind": "/lookup compares lower(name) with lower(the name asked): a wrong name is found",
+}
+# The lookup's SQL per break: the right statement uses the name index.
+LOOKUP_SQL = {
+    "lookup-unindexed": "SELECT id FROM demo_data WHERE name || '' = %s LIMIT 1",
+    "lookup-case-blind": "SELECT id FROM demo_data WHERE lower(name) = lower(%s) LIMIT 1",
 }
 EXTRA_FORTUNE = (0, "Additional fortune added at request time.")
 
@@ -51,7 +58,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urllib.parse.urlsplit(self.path)
-        queries = urllib.parse.parse_qs(url.query, keep_blank_values=True).get("queries", [None])[0]
+        params = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+        queries = params.get("queries", [None])[0]
         routes: dict[str, Callable[[], tuple[str, bytes]]] = {
             "/json": self.json,
             "/plaintext": self.plaintext,
@@ -59,6 +67,7 @@ class Handler(BaseHTTPRequestHandler):
             "/queries": lambda: self.queries(queries),
             "/fortunes": self.fortunes,
             "/updates": lambda: self.updates(queries),
+            "/lookup": lambda: self.lookup(params.get("name", [""])[0]),
         }
         if url.path not in routes:
             self.send(404, "text/plain", b"not found")
@@ -134,6 +143,17 @@ class Handler(BaseHTTPRequestHandler):
         return "application/json", json.dumps(
             [{"id": i, "randomNumber": n} for i, n in zip(ids, new, strict=True)]
         ).encode()
+
+    def lookup(self, name: str) -> tuple[str, bytes]:
+        if not name:
+            letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+            name = "".join(random.choices(letters, k=random.randint(1, 255)))
+        found = False
+        if "\x00" not in name:  # Postgres refuses NUL in text; no row has it
+            sql = LOOKUP_SQL.get(self.broken, "SELECT id FROM demo_data WHERE name = %s LIMIT 1")
+            with self.pool.connection() as conn:
+                found = conn.execute(sql, (name,)).fetchone() is not None
+        return "application/json", json.dumps({"name": name, "found": found}).encode()
 
     # --- helpers ------------------------------------------------------------------------------------------
 

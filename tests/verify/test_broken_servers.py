@@ -3,7 +3,7 @@
 Each server (tests/verify/broken_app.py) is right except for its one break, so the test can say exactly
 which checks must not pass and with which grade (docs/test-types.md §3.3 "What warns and what fails"); every
 other check must pass. The types verified per break are the ones the break touches, to keep the run short;
-the unbroken server is verified on all six.
+the unbroken server is verified on all of them.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ EXPECTED: dict[str, tuple[list[str], dict[str, dict[str, str]]]] = {
     "unescaped-fortune": (["fortunes"], {"fortunes": {"body": "fail", "db-hits": "fail"}}),
     "batched-queries": (["queries"], {"queries": {"db-hits: queries": "fail"}}),
     "updates-old-value": (["updates"], {"updates": {"rows-changed": "fail"}}),
+    "lookup-unindexed": (["lookup"], {"lookup": {"db-hits: index": "fail"}}),
+    # Found in swapped case (the database-hit load is then not run).
+    "lookup-case-blind": (["lookup"], {"lookup": {"body": "fail", "db-hits": "fail"}}),
 }
 
 
