@@ -22,7 +22,7 @@ from .conftest import E2E_FRAMEWORKS, TINY, PlaybookRun, run_playbook
 
 MYSQL: dict[str, object] = {"lab_db_engine": "mysql", "lab_frameworks": E2E_FRAMEWORKS}
 SWITCH = ("--tags", "mariadb,app_server")
-DB_TYPES = ["db", "queries", "fortunes", "updates"]
+DB_TYPES = ["db", "queries", "fortunes", "updates", "lookup"]
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,8 @@ def test_the_apps_run_on_mariadb_and_pass_verification(verified: tuple[PlaybookR
         # missed under the load's concurrency, rules.APPROXIMATE_COUNT_SLACK).
         counted = re.search(r"([\d,]+) statements on world \(10,240 expected[;)]", text)
         assert counted and int(counted[1].replace(",", "")) >= 10_240 * (1 - APPROXIMATE_COUNT_SLACK), text
+        # The lookup's reads served by demo_data's name index: at most one row examined per statement.
+        assert re.search(r"pass +db-hits: index .* rows examined per statement on demo_data", text), text
 
 
 def test_the_environment_names_the_engine_the_run_used(verified: tuple[PlaybookRun, Path]) -> None:

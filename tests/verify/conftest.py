@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 
+from analysis.verify.recorder import CLIENT_FLAGS, Client
+from analysis.verify.sql import SESSION_SETUP, statements
 from labkit.apps import ensure_venv
+from labkit.mariadb import DB_NAME as MARIADB_DB_NAME
+from labkit.mariadb import MariaDB
 from labkit.postgres import PostgresCluster
 from labkit.processes import free_port, stop_process_group
 
@@ -29,6 +33,19 @@ DRIVER_VENV_APP = "flask"
 def snapshot(pg: PostgresCluster) -> Callable[[str], Any]:
     """Runs a statement of analysis.verify.sql as the superuser, like the playbook does on the db host."""
     return lambda sql: json.loads(pg.psql(sql))
+
+
+@pytest.fixture
+def mysql_snapshot(mariadb: MariaDB) -> Iterator[Callable[[str], Any]]:
+    """Takes a snapshot of analysis.verify.sql by name ("counters", "worlds") as the recorder does: the
+    superuser over the socket, one client over a pipe, its own session left out of performance_schema."""
+    # The flags the recorder gives the client (--batch is already there).
+    flags = [flag for flag in CLIENT_FLAGS["mysql"] if flag not in mariadb.client()]
+    client = Client([*mariadb.client(*flags), MARIADB_DB_NAME], "mysql")
+    for setup in SESSION_SETUP["mysql"]:
+        client.lines(setup)
+    yield lambda name: client.snapshot(statements("mysql")[name])
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,33 +13,20 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from analysis.verify.db_checks import grade_db_hits
 from analysis.verify.load import LoadResult
-from analysis.verify.recorder import CLIENT_FLAGS, Client
-from analysis.verify.sql import SESSION_SETUP, counters_exact, parse_counters, parse_worlds, statements
+from analysis.verify.sql import counters_exact, parse_counters, parse_worlds
 from labkit.mariadb import DB_NAME, DB_USER, MariaDB
 
 pytestmark = pytest.mark.needs_mariadb
 
 N = 8  # requests of the simulated load: the counts scale with it, the grading does not depend on it
 QUERIES = 20  # /queries?queries=20, the database-hit load's level
-
-
-@pytest.fixture
-def snapshot(mariadb: MariaDB) -> Iterator[Callable[[str], Any]]:
-    """Takes a snapshot of sql.py by name ("counters", "worlds") as the recorder does."""
-    # The superuser over the socket, with the flags the recorder gives the client (--batch is already there).
-    flags = [flag for flag in CLIENT_FLAGS["mysql"] if flag not in mariadb.client()]
-    client = Client([*mariadb.client(*flags), DB_NAME], "mysql")
-    for setup in SESSION_SETUP["mysql"]:
-        client.lines(setup)
-    yield lambda name: client.snapshot(statements("mysql")[name])
-    client.close()
 
 
 def as_app(mariadb: MariaDB, sql: str) -> str:
@@ -66,27 +53,27 @@ def select_world(world_id: int) -> str:
 
 
 def test_the_right_statements_pass_and_the_counters_ignore_the_reader(
-    mariadb: MariaDB, snapshot: Callable[[str], Any]
+    mariadb: MariaDB, mysql_snapshot: Callable[[str], Any]
 ) -> None:
-    assert not counters_exact(snapshot("counters"))  # performance_schema's digests: approximate
-    before = parse_counters(snapshot("counters"))
+    assert not counters_exact(mysql_snapshot("counters"))  # performance_schema's digests: approximate
+    before = parse_counters(mysql_snapshot("counters"))
     # The reader's own snapshots (World reads world) leave the counters as they were.
-    snapshot("worlds")
-    assert parse_counters(snapshot("counters")) == before
+    mysql_snapshot("worlds")
+    assert parse_counters(mysql_snapshot("counters")) == before
     as_app(mariadb, "".join(select_world(random.randint(1, 10000)) for _ in range(N)))
-    after = parse_counters(snapshot("counters"))
+    after = parse_counters(mysql_snapshot("counters"))
     assert set(grades(grade_db_hits("db", before, after, load("db"))).values()) == {"pass"}
 
     before = after
     # /queries: N requests of 20 single-row statements each, sent as one multi-statement text per request.
     for _ in range(N):
         as_app(mariadb, "".join(select_world(random.randint(1, 10000)) for _ in range(QUERIES)))
-    after = parse_counters(snapshot("counters"))
+    after = parse_counters(mysql_snapshot("counters"))
     assert set(grades(grade_db_hits("queries", before, after, load("queries"))).values()) == {"pass"}
 
     before = after
     as_app(mariadb, "SELECT id, message FROM fortune;" * N)
-    after = parse_counters(snapshot("counters"))
+    after = parse_counters(mysql_snapshot("counters"))
     assert set(grades(grade_db_hits("fortunes", before, after, load("fortunes"))).values()) == {"pass"}
 
 
@@ -105,11 +92,11 @@ def _updates(mariadb: MariaDB, old_values: bool) -> None:
 
 
 def test_updates_of_new_values_pass_and_the_world_snapshot_sees_them(
-    mariadb: MariaDB, snapshot: Callable[[str], Any]
+    mariadb: MariaDB, mysql_snapshot: Callable[[str], Any]
 ) -> None:
-    before, worlds_before = parse_counters(snapshot("counters")), parse_worlds(snapshot("worlds"))
+    before, worlds_before = parse_counters(mysql_snapshot("counters")), parse_worlds(mysql_snapshot("worlds"))
     _updates(mariadb, old_values=False)
-    after, worlds_after = parse_counters(snapshot("counters")), parse_worlds(snapshot("worlds"))
+    after, worlds_after = parse_counters(mysql_snapshot("counters")), parse_worlds(mysql_snapshot("worlds"))
     checks = grades(grade_db_hits("updates", before, after, load("updates")))
     assert set(checks.values()) == {"pass"}, checks
     changed = sum(worlds_before["world"][i] != worlds_after["world"][i] for i in worlds_before["world"])
@@ -117,22 +104,22 @@ def test_updates_of_new_values_pass_and_the_world_snapshot_sees_them(
     assert len(worlds_after["world"]) == len(worlds_after["World"]) == 10000
 
 
-def test_a_batched_read_fails_the_query_count(mariadb: MariaDB, snapshot: Callable[[str], Any]) -> None:
-    before = parse_counters(snapshot("counters"))
+def test_a_batched_read_fails_the_query_count(mariadb: MariaDB, mysql_snapshot: Callable[[str], Any]) -> None:
+    before = parse_counters(mysql_snapshot("counters"))
     for _ in range(N):
         ids = ", ".join(str(random.randint(1, 10000)) for _ in range(QUERIES))
         as_app(mariadb, f"SELECT id, randomNumber FROM world WHERE id IN ({ids});")
-    after = parse_counters(snapshot("counters"))
+    after = parse_counters(mysql_snapshot("counters"))
     checks = grades(grade_db_hits("queries", before, after, load("queries")))
     assert checks["db-hits: queries"] == "fail", checks
 
 
 def test_writing_the_old_values_back_fails_the_rows_updated(
-    mariadb: MariaDB, snapshot: Callable[[str], Any]
+    mariadb: MariaDB, mysql_snapshot: Callable[[str], Any]
 ) -> None:
-    before = parse_counters(snapshot("counters"))
+    before = parse_counters(mysql_snapshot("counters"))
     _updates(mariadb, old_values=True)
-    after = parse_counters(snapshot("counters"))
+    after = parse_counters(mysql_snapshot("counters"))
     checks = grades(grade_db_hits("updates", before, after, load("updates")))
     assert checks["db-hits: rows updated"] == "fail", checks
     assert checks["db-hits: queries"] == "pass", checks
