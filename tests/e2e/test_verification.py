@@ -14,7 +14,7 @@ from .conftest import E2E_FRAMEWORKS, TINY, PlaybookRun, run_playbook
 
 # The normal run verifies json, plaintext, db and queries of both frameworks; verify-only adds these (one
 # framework keeps the added time down: each database type costs a load and a quiet gap).
-VERIFY_ONLY_TYPES = ["fortunes", "updates"]
+VERIFY_ONLY_TYPES = ["fortunes", "updates", "lookup"]
 DEPLOYED_FLASK_APP = Path("/opt/lab/localhost/apps/flask/app.py")
 QUICK = {**TINY, "lab_ceiling": False}
 
@@ -113,6 +113,9 @@ def test_verify_only_grades_every_type_without_load(verify_only_run: tuple[Playb
     assert _summary(run_dir, "flask")["grades"] == dict.fromkeys(VERIFY_ONLY_TYPES, "pass"), text
     assert "pass  rows-changed" in text and "pass  db-hits: rows updated" in text
     assert "6,144 rows read (6,144 expected)" in text
+    # The lookup, on the lab's million rows: present, case-swapped and absent names answered right, and every
+    # statement served by the name index (a handful of buffer pages each).
+    assert "pass  db-hits: index" in text and "buffer pages touched per statement on demo_data" in text, text
     outcome = json.loads((run_dir / "frameworks" / "flask.json").read_text())
     assert outcome["status"] == "ok" and outcome["verify"] == dict.fromkeys(VERIFY_ONLY_TYPES, "pass")
     assert not list((run_dir / "raw").rglob("*.meta.json")), "verify-only must not run wrk"
