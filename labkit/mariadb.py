@@ -1,6 +1,7 @@
 """A throwaway MariaDB in a temporary directory, with the benchmark database as roles/mariadb creates it: the
 tables' definitions, TFB's rows and the apps' rights are the role's own (vars/main.yml and its filter plugin),
-performance_schema on, benchmarkdbuser identified by the hash of a generated password.
+performance_schema on, benchmarkdbuser identified by the hash of a generated password; and the lookup type's
+demo_data (labkit/demo_data.py), loaded before the rights are granted.
 
 The MySQL counterpart of labkit/postgres.py: mariadbd from Debian's mariadb-server-core, started with a
 --defaults-file of its own (its socket, a free port on 127.0.0.1, no binary log), never the distribution's
@@ -30,6 +31,7 @@ from roles.mariadb.filter_plugins.mariadb_settings import (
     mariadb_world_data,
 )
 
+from . import demo_data
 from .paths import REPO
 from .processes import free_port, held_session, stop_process_group
 
@@ -151,7 +153,7 @@ port = {server.port}
 
 
 def _schema(server: MariaDB) -> str:
-    """The database as roles/mariadb's tasks/data.yml leaves it, in SQL."""
+    """The database as roles/mariadb's tasks/data.yml leaves it, in SQL, but the apps' rights (_grants)."""
     account = f"'{DB_USER}'@'{server.host}'"
     statements = [
         f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
@@ -167,12 +169,18 @@ def _schema(server: MariaDB) -> str:
         mariadb_fortune_data("Fortune")["insert"],
         # Only the hash reaches the server, as from the role.
         f"CREATE USER {account} IDENTIFIED BY PASSWORD '{mariadb_native_hash(server.password)}'",
-        *(
-            f"GRANT {', '.join(rights)} ON {DB_NAME}.`{table}` TO {account}"
-            for table, rights in APP_PRIVILEGES.items()
-        ),
     ]
     return ";\n".join(statements) + ";\n"
+
+
+def _grants(server: MariaDB) -> str:
+    """The apps' rights, table by table: granted once every table exists (MariaDB refuses a grant on a table
+    it does not have, and demo_data is loaded after the schema)."""
+    account = f"'{DB_USER}'@'{server.host}'"
+    return "".join(
+        f"GRANT {', '.join(rights)} ON {DB_NAME}.`{table}` TO {account};\n"
+        for table, rights in APP_PRIVILEGES.items()
+    )
 
 
 def _wait_until_serving(server: MariaDB, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -212,6 +220,8 @@ def mariadb_server() -> Iterator[MariaDB]:
             )  # fmt: skip
         _wait_until_serving(server, process)
         subprocess.run(server.client(), input=_schema(server), check=True, capture_output=True, text=True)
+        demo_data.load(server.engine, server.client(DB_NAME))
+        subprocess.run(server.client(), input=_grants(server), check=True, capture_output=True, text=True)
         yield server
     finally:
         if process is not None:

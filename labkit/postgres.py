@@ -1,5 +1,6 @@
 """A throwaway Postgres cluster in a temporary directory, with the benchmark database as roles/postgres
-creates it (schema and rows from roles/postgres/files/hello_world.sql, pg_stat_statements preloaded)."""
+creates it (schema and rows from roles/postgres/files/hello_world.sql, pg_stat_statements preloaded), and the
+lookup type's demo_data (labkit/demo_data.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from . import demo_data
 from .paths import REPO
 from .processes import free_port, held_session
 
@@ -65,19 +67,21 @@ class PostgresCluster:
     def socket_dir(self) -> Path:
         return self.root / "sock"
 
+    def client(self, db: str = DB_NAME) -> list[str]:
+        """psql as the superuser over the unix socket, connected to db."""
+        return ["psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres", "-d", db]
+
     def psql(self, sql: str, db: str = DB_NAME) -> str:
         """Run SQL as the superuser over the unix socket; returns unaligned, tuples-only output."""
         out = subprocess.run(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir),
-             "-p", str(self.port), "-U", "postgres", "-d", db, "-c", sql],
+            [*self.client(db), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         return out.stdout.strip()
 
     def world_write_lock(self) -> contextlib.AbstractContextManager[Callable[[], None]]:
         """Holds an EXCLUSIVE lock on world (reads go on, writes wait) until release() or the block ends."""
-        psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir), "-p", str(self.port),
-                "-U", "postgres", "-d", DB_NAME]  # fmt: skip
+        psql = [*self.client(), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
         return held_session(psql, "BEGIN;\nLOCK TABLE world IN EXCLUSIVE MODE;\n\\echo locked\n", ["locked"])
 
     def worlds(self) -> dict[int, int]:
@@ -138,6 +142,9 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
              "-U", DB_USER, "-d", DB_NAME, "-f", str(SCHEMA_SQL)],
             check=True, capture_output=True, text=True, env={**os.environ, "PGPASSWORD": cluster.password},
         )  # fmt: skip
+        # Loaded by the superuser, then owned like world: by the apps' role, the database's owner here.
+        demo_data.load(cluster.engine, cluster.client())
+        cluster.psql(f"ALTER TABLE {demo_data.TABLE} OWNER TO {DB_USER}")
         yield cluster
     finally:
         if started:

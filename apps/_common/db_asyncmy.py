@@ -1,6 +1,6 @@
 """Raw MySQL access for the asyncio apps (aiohttp, FastAPI, crax): asyncmy, one pool per worker process.
 
-The MySQL counterpart of db_asyncpg.py, with the same four functions; nothing here depends on the web
+The MySQL counterpart of db_asyncpg.py, with the same functions; nothing here depends on the web
 framework, so the three apps share it (each app's db_raw_mysql.py re-exports it).
 
 Connections are in autocommit mode, so no statement but the route's own is sent: asyncmy's pool gives a
@@ -17,6 +17,7 @@ from asyncmy.cursors import Cursor
 
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
+SELECT_DEMO_NAME = common.SELECT_DEMO_NAME
 
 _pool: asyncmy.Pool
 
@@ -76,3 +77,10 @@ async def update_worlds(n: int) -> list[dict[str, int]]:
         numbers = [common.new_random_number(row[1]) for row in await _worlds(cur, ids)]
         await cur.execute(common.mysql_update_worlds(n), common.mysql_update_args(ids, numbers))
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
+
+
+async def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    async with _pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute(SELECT_DEMO_NAME, (name,))
+        return await cur.fetchone() is not None

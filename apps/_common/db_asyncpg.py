@@ -18,6 +18,7 @@ import labapp_common as common
 SELECT_WORLD = common.numbered_placeholders(common.SELECT_WORLD)
 SELECT_FORTUNES = common.SELECT_FORTUNES
 UPDATE_WORLDS = common.numbered_placeholders(common.UPDATE_WORLDS)
+SELECT_DEMO_NAME = common.numbered_placeholders(common.SELECT_DEMO_NAME)
 
 _pool: asyncpg.Pool
 
@@ -71,3 +72,10 @@ async def update_worlds(n: int) -> list[dict[str, int]]:
         numbers = [common.new_random_number(row[1]) for row in rows]
         await conn.execute(UPDATE_WORLDS, ids, numbers)
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
+
+
+async def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    async with _pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_DEMO_NAME, name)
+    return row is not None

@@ -35,11 +35,21 @@ class Fortune(Base):
     message: Mapped[str]
 
 
+class DemoData(Base):
+    """The lookup type's table; its time columns stay out of the model (the route reads none)."""
+
+    __tablename__ = "demo_data"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+
+
 # Built once; SQLAlchemy caches their compiled form (and asyncpg prepares them).
 # select() rather than session.get(): get() answers a repeated id from the identity map without a query,
 # and /queries must run one query per row.
 SELECT_WORLD = select(World).where(World.id == bindparam("id"))
 SELECT_FORTUNES = select(Fortune)
+# SELECT demo_data.id FROM demo_data WHERE demo_data.name = :name LIMIT 1: the indexed lookup of the name.
+SELECT_DEMO_NAME = select(DemoData.id).where(DemoData.name == bindparam("name")).limit(1)
 
 # SQLAlchemy's dialect and driver for each LAB_DB_ENGINE.
 DRIVERS = {"postgres": "postgresql+asyncpg", "mysql": "mysql+asyncmy"}
@@ -115,3 +125,9 @@ async def update_worlds(n: int) -> list[dict[str, int]]:
             .execution_options(synchronize_session=False)
         )
     return [{"id": i, "randomNumber": r} for i, r in new_numbers.items()]
+
+
+async def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    async with _session() as session:
+        return (await session.scalars(SELECT_DEMO_NAME, {"name": name})).first() is not None

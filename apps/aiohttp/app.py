@@ -1,4 +1,4 @@
-"""aiohttp app: the six benchmark routes and the three scenario routes (see apps/README.md).
+"""aiohttp app: the six benchmark routes, /lookup and the three scenario routes (see apps/README.md).
 
 Run: gunicorn --no-control-socket -k lab_aiohttp_worker.UVLoopWebWorker --chdir apps/aiohttp \
      --pythonpath apps/_common app:app
@@ -62,6 +62,11 @@ async def updates(request: web.Request) -> web.Response:
     return json_response(await db.update_worlds(common.queries_param(request.query.get("queries"))))
 
 
+async def lookup(request: web.Request) -> web.Response:
+    name, askable = common.lookup_name_param(request.query.get("name"))
+    return json_response(common.lookup_answer(name, askable and await db.lookup(name)))
+
+
 # Scenario routes (not TFB types): apps/_common/scenarios.py.
 async def sleep(request: web.Request) -> web.Response:
     return web.Response(
@@ -94,6 +99,7 @@ def create_app() -> web.Application:
     app.router.add_get("/queries", multiple_queries)
     app.router.add_get("/fortunes", fortunes)
     app.router.add_get("/updates", updates)
+    app.router.add_get("/lookup", lookup)
     app.router.add_get("/sleep", sleep)
     app.router.add_get("/cpu", cpu)
     app.router.add_get("/upstream", upstream)

@@ -1,4 +1,4 @@
-"""Crax app: the six benchmark routes and the three scenario routes (see apps/README.md).
+"""Crax app: the six benchmark routes, /lookup and the three scenario routes (see apps/README.md).
 
 Raw mode only (lab.yml db_modes).
 
@@ -67,9 +67,14 @@ async def single_query(request: Any, scope: Any, receive: Any, send: Any) -> Non
     await JSONResponse(request, await db.random_world())(scope, receive, send)
 
 
-def _queries(request: Any) -> int:
+def _param(request: Any, name: str) -> str | None:
     # Crax parses the query string with urllib.parse.parse_qs: {name: [values]}, blank values dropped.
-    return common.queries_param(request.query.get("queries", [None])[0])
+    value: str | None = request.query.get(name, [None])[0]
+    return value
+
+
+def _queries(request: Any) -> int:
+    return common.queries_param(_param(request, "queries"))
 
 
 async def multiple_queries(request: Any, scope: Any, receive: Any, send: Any) -> None:
@@ -85,16 +90,17 @@ async def updates(request: Any, scope: Any, receive: Any, send: Any) -> None:
     await JSONResponse(request, await db.update_worlds(_queries(request)))(scope, receive, send)
 
 
+async def lookup(request: Any, scope: Any, receive: Any, send: Any) -> None:
+    name, askable = common.lookup_name_param(_param(request, "name"))
+    answer = common.lookup_answer(name, askable and await db.lookup(name))
+    await JSONResponse(request, answer)(scope, receive, send)
+
+
 # Scenario routes (not TFB types): apps/_common/scenarios.py.
 class JSONBytesResponse(BaseResponse):  # type: ignore[misc]
     """A body that is JSON already (the scenario handlers answer bytes)."""
 
     content_type = "application/json"
-
-
-def _param(request: Any, name: str) -> str | None:
-    value: str | None = request.query.get(name, [None])[0]
-    return value
 
 
 async def sleep(request: Any, scope: Any, receive: Any, send: Any) -> None:
@@ -118,6 +124,7 @@ URL_PATTERNS = [
     Route(Url("/queries"), multiple_queries),
     Route(Url("/fortunes"), fortunes),
     Route(Url("/updates"), updates),
+    Route(Url("/lookup"), lookup),
     Route(Url("/sleep"), sleep),
     Route(Url("/cpu"), cpu),
     Route(Url("/upstream"), upstream),

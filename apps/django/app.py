@@ -1,4 +1,4 @@
-"""Django app in one module: settings, the benchmark and scenario routes, the WSGI callable (apps/README.md).
+"""Django app in one module: settings, the routes (benchmark, /lookup, scenarios), the WSGI callable.
 
 Run: gunicorn --no-control-socket -k gthread --threads 8 --chdir apps/django \
      --pythonpath apps/_common app:app
@@ -116,6 +116,11 @@ def updates(request: HttpRequest) -> HttpResponse:
     return json_response(db.update_worlds(common.queries_param(request.GET.get("queries"))))
 
 
+def lookup(request: HttpRequest) -> HttpResponse:
+    name, askable = common.lookup_name_param(request.GET.get("name"))
+    return json_response(common.lookup_answer(name, askable and db.lookup(name)))
+
+
 # Scenario routes (not TFB types): apps/_common/scenarios.py.
 def sleep(request: HttpRequest) -> HttpResponse:
     return HttpResponse(scenarios.sleep_sync(request.GET.get("ms")), content_type="application/json")
@@ -137,6 +142,7 @@ urlpatterns = [
     path("queries", multiple_queries),
     path("fortunes", fortunes),
     path("updates", updates),
+    path("lookup", lookup),
     path("sleep", sleep),
     path("cpu", cpu),
     path("upstream", upstream),

@@ -25,6 +25,17 @@ class Fortune(models.Model):  # type: ignore[misc]
         db_table = "fortune"
 
 
+class DemoData(models.Model):  # type: ignore[misc]
+    """The lookup type's table; its time columns stay out of the model (the route reads none)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    name = models.CharField(max_length=common.NAME_MAX)
+
+    class Meta:
+        app_label = "lab"
+        db_table = "demo_data"
+
+
 def random_world() -> dict[str, int]:
     world = World.objects.get(id=common.random_id())
     return {"id": world.id, "randomNumber": world.randomnumber}
@@ -52,3 +63,12 @@ def update_worlds(n: int) -> list[dict[str, int]]:
     new_numbers = Case(*cases, output_field=IntegerField())
     World.objects.filter(id__in=[w.id for w in worlds]).update(randomnumber=new_numbers)
     return [{"id": w.id, "randomNumber": w.randomnumber} for w in worlds]
+
+
+def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup.
+
+    exists() is SELECT 1 ... WHERE name = %s LIMIT 1; first() would add ORDER BY id, with which the planner
+    may walk the primary key's index instead of the name's.
+    """
+    return bool(DemoData.objects.filter(name=name).exists())

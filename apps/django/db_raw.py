@@ -21,6 +21,7 @@ from django.db.backends.utils import CursorWrapper
 
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
+SELECT_DEMO_NAME = common.SELECT_DEMO_NAME
 MYSQL = common.db_config_from_env().engine == "mysql"
 
 
@@ -83,3 +84,10 @@ def update_worlds(n: int) -> list[dict[str, int]]:
         numbers = [common.new_random_number(row[1]) for row in _read_worlds(cur, ids)]
         _write_worlds(cur, ids, numbers)
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
+
+
+def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    with connection.cursor() as cur:
+        cur.execute(SELECT_DEMO_NAME, [name])
+        return cur.fetchone() is not None

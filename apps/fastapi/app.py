@@ -1,4 +1,4 @@
-"""FastAPI app: the six benchmark routes and the three scenario routes (see apps/README.md).
+"""FastAPI app: the six benchmark routes, /lookup and the three scenario routes (see apps/README.md).
 
 Run: gunicorn --no-control-socket -k uvicorn_worker.UvicornWorker --chdir apps/fastapi \
      --pythonpath apps/_common app:app
@@ -78,6 +78,12 @@ async def fortunes() -> Response:
 @app.get("/updates")
 async def updates(queries: str | None = None) -> Response:
     return json_response(await db.update_worlds(common.queries_param(queries)))
+
+
+@app.get("/lookup")
+async def lookup(name: str | None = None) -> Response:
+    name, askable = common.lookup_name_param(name)
+    return json_response(common.lookup_answer(name, askable and await db.lookup(name)))
 
 
 # Scenario routes (not TFB types): apps/_common/scenarios.py.

@@ -1,4 +1,4 @@
-"""Flask app: the six benchmark routes and the three scenario routes (see apps/README.md).
+"""Flask app: the six benchmark routes, /lookup and the three scenario routes (see apps/README.md).
 
 Run: gunicorn --no-control-socket -k gthread --threads 8 --chdir apps/flask \
      --pythonpath apps/_common app:app
@@ -60,6 +60,12 @@ def fortunes() -> Response:
 @app.get("/updates")
 def updates() -> Response:
     return json_response(db.update_worlds(common.queries_param(request.args.get("queries"))))
+
+
+@app.get("/lookup")
+def lookup() -> Response:
+    name, askable = common.lookup_name_param(request.args.get("name"))
+    return json_response(common.lookup_answer(name, askable and db.lookup(name)))
 
 
 # Scenario routes (not TFB types): apps/_common/scenarios.py.

@@ -39,11 +39,21 @@ class Fortune(db.Model):  # type: ignore[name-defined,misc]
     message: Mapped[str]
 
 
+class DemoData(db.Model):  # type: ignore[name-defined,misc]
+    """The lookup type's table; its time columns stay out of the model (the route reads none)."""
+
+    __tablename__ = "demo_data"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+
+
 # Built once; SQLAlchemy caches their compiled form.
 # select() rather than session.get(): get() answers a repeated id from the identity map without a query,
 # and /queries must run one query per row.
 SELECT_WORLD = select(World).where(World.id == bindparam("id"))
 SELECT_FORTUNES = select(Fortune)
+# SELECT demo_data.id FROM demo_data WHERE demo_data.name = :name LIMIT 1: the indexed lookup of the name.
+SELECT_DEMO_NAME = select(DemoData.id).where(DemoData.name == bindparam("name")).limit(1)
 
 # SQLAlchemy's dialect and driver for each LAB_DB_ENGINE. PyMySQL is pure Python, so under the gevent worker
 # a query waiting on MySQL lets the other greenlets run.
@@ -106,3 +116,8 @@ def update_worlds(n: int) -> list[dict[str, int]]:
         .execution_options(synchronize_session=False)
     )  # autocommit: no session.commit() round trip needed
     return [{"id": i, "randomNumber": r} for i, r in new_numbers.items()]
+
+
+def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    return db.session.scalars(SELECT_DEMO_NAME, {"name": name}).first() is not None

@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
 UPDATE_WORLDS = common.UPDATE_WORLDS
+SELECT_DEMO_NAME = common.SELECT_DEMO_NAME
 
 _pool: ConnectionPool
 
@@ -79,3 +80,9 @@ def update_worlds(n: int) -> list[dict[str, int]]:
         numbers = [common.new_random_number(row[1]) for row in _pipelined_rows(cur, ids)]
         cur.execute(UPDATE_WORLDS, (ids, numbers), prepare=True)
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
+
+
+def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    with _pool.connection() as conn:
+        return conn.execute(SELECT_DEMO_NAME, (name,), prepare=True).fetchone() is not None

@@ -23,6 +23,7 @@ from pymysql.constants import CLIENT
 
 SELECT_WORLD = common.SELECT_WORLD
 SELECT_FORTUNES = common.SELECT_FORTUNES
+SELECT_DEMO_NAME = common.SELECT_DEMO_NAME
 
 _connect_args: dict[str, object]
 # None stands for a connection that broke: the next request to draw it opens a new one.
@@ -106,3 +107,10 @@ def update_worlds(n: int) -> list[dict[str, int]]:
         numbers = [common.new_random_number(row[1]) for row in _worlds(cur, ids)]
         cur.execute(common.mysql_update_worlds(n), common.mysql_update_args(ids, numbers))
     return [{"id": i, "randomNumber": r} for i, r in zip(ids, numbers, strict=True)]
+
+
+def lookup(name: str) -> bool:
+    """Whether demo_data has a row of this name: one indexed equality lookup."""
+    with _cursor() as cur:
+        cur.execute(SELECT_DEMO_NAME, (name,))
+        return cur.fetchone() is not None

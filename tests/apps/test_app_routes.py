@@ -21,6 +21,8 @@ import pytest
 
 from analysis.verify.rules import EXTRA_FORTUNE
 from analysis.verify.rules import FORTUNES as RULE_FORTUNES
+from labcore import demo_data
+from labkit import demo_data as loaded
 from labkit.apps import AppServer, Database, Response, get, load_manifest
 from labkit.mariadb import DB_NAME, DB_USER, MariaDB
 from labkit.postgres import PostgresCluster
@@ -176,6 +178,59 @@ def test_updates_are_written(server: AppServer, value: str, length: int) -> None
     assert changed == {w["id"] for w in worlds}
 
 
+# /lookup's names (labapp_common.lookup_name_param): 1..255 characters of the alphabet are asked, anything
+# else is no row's name, answered absent without a statement.
+NAME_RULE = re.compile(f"[{re.escape(demo_data.NAME_ALPHABET)}]{{1,{demo_data.NAME_MAX}}}")
+PRESENT = demo_data.name(1)  # every table size has row 1
+# (query string value, the name the answer gives back, or None where frameworks decode it differently)
+BAD_NAMES = [
+    ("%00", "\x00"), ("a" * 300, "a" * 300), ("%FF", None), ("a%20b", "a b"), ("a+b", "a b"),
+    ("%E6%97%A5%E6%9C%AC", "日本"), ("na%C3%AFve", "na\u00efve"), ("%25", "%"), ("a.b", "a.b"),
+]  # fmt: skip
+
+
+def _lookup(server: AppServer, query: str | None) -> dict[str, object]:
+    resp = get(server, "/lookup" if query is None else f"/lookup?name={query}")
+    assert_common_headers(resp, "application/json")
+    answer = json.loads(resp.body)
+    assert isinstance(answer, dict) and set(answer) == {"name", "found"}, answer
+    assert type(answer["found"]) is bool, answer
+    return answer
+
+
+def test_lookup_finds_a_present_name(server: AppServer) -> None:
+    for name in (PRESENT, demo_data.name(loaded.ROWS)):
+        assert _lookup(server, name) == {"name": name, "found": True}
+
+
+def test_lookup_does_not_find_an_absent_name(server: AppServer) -> None:
+    absent = demo_data.absent_name()
+    assert _lookup(server, absent) == {"name": absent, "found": False}
+    # Names are compared byte for byte on both engines (MariaDB's utf8mb4_bin, Postgres' C collation).
+    other_case = PRESENT.swapcase()
+    assert other_case != PRESENT
+    assert _lookup(server, other_case) == {"name": other_case, "found": False}
+    assert _lookup(server, PRESENT + "x") == {"name": PRESENT + "x", "found": False}
+
+
+@pytest.mark.parametrize("query", [None, ""], ids=["missing", "empty"])
+def test_lookup_without_a_name_asks_a_random_one(server: AppServer, query: str | None) -> None:
+    names = set()
+    for _ in range(5):
+        answer = _lookup(server, query)
+        assert isinstance(answer["name"], str) and NAME_RULE.fullmatch(answer["name"]), answer
+        names.add(answer["name"])
+    assert len(names) > 1, "the name is not random"
+
+
+@pytest.mark.parametrize(("query", "name"), BAD_NAMES, ids=[repr(c[0])[:14] for c in BAD_NAMES])
+def test_lookup_answers_a_bad_name_absent(server: AppServer, query: str, name: str | None) -> None:
+    answer = _lookup(server, query)
+    assert answer["found"] is False, answer
+    if name is not None:
+        assert answer["name"] == name, answer
+
+
 def test_updates_concurrently(server: AppServer) -> None:
     """Concurrent bulk updates of overlapping rows must not deadlock or fail."""
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -183,28 +238,29 @@ def test_updates_concurrently(server: AppServer) -> None:
     assert [r.status for r in responses] == [200] * 64, [r.body[:300] for r in responses if r.status != 200]
 
 
-def _stat_sums(pg: PostgresCluster, verb: str, table: str) -> tuple[int, int]:
-    """pg_stat_statements' calls and rows of the statements that begin with verb and name table."""
+def _stat_sums(pg: PostgresCluster, verb: str, table: str, columns: str = "calls, rows") -> list[int]:
+    """pg_stat_statements' sums of columns (by default: calls and rows) of the statements that begin with verb
+    and name table."""
+    sums = ", ".join(f"coalesce(sum({column}), 0)" for column in columns.split(", "))
     out = pg.psql(
-        "SELECT coalesce(sum(calls), 0), coalesce(sum(rows), 0) FROM pg_stat_statements"
+        f"SELECT {sums} FROM pg_stat_statements"
         f" WHERE query ~* '^\\s*{verb}.*\\m{table}\\M' AND query !~* 'pg_stat_statements'"
     )
-    calls, rows = out.split("|")
-    return int(calls), int(rows)
+    return [int(value) for value in out.split("|")]
 
 
-def _digest_sums(server: MariaDB, verb: str, table: str) -> tuple[int, int]:
-    """performance_schema's executions and rows (sent by a SELECT, changed by an UPDATE) of the statements of
-    hello_world that begin with verb and name table: what the verifier counts on MySQL (docs/mysql.md). The
-    superuser's own statements have no default schema, so they are not among them."""
-    rows = "SUM_ROWS_AFFECTED" if verb == "update" else "SUM_ROWS_SENT"
+def _digest_sums(server: MariaDB, verb: str, table: str, columns: str = "") -> list[int]:
+    """performance_schema's sums of columns (by default: executions and rows, sent by a SELECT, changed by an
+    UPDATE) of the statements of hello_world that begin with verb and name table: what the verifier counts on
+    MySQL (docs/mysql.md). The superuser's own statements have no default schema, so they are not among
+    them."""
+    columns = columns or "COUNT_STAR, " + ("SUM_ROWS_AFFECTED" if verb == "update" else "SUM_ROWS_SENT")
+    sums = ", ".join(f"IFNULL(SUM({column}), 0)" for column in columns.split(", "))
     out = server.sql(
-        f"SELECT IFNULL(SUM(COUNT_STAR), 0), IFNULL(SUM({rows}), 0)"
-        " FROM performance_schema.events_statements_summary_by_digest"
+        f"SELECT {sums} FROM performance_schema.events_statements_summary_by_digest"
         f" WHERE SCHEMA_NAME = '{DB_NAME}' AND DIGEST_TEXT REGEXP '(?i)^{verb}.*\\\\b{table}\\\\b'"
     )
-    calls, count = out.split("\t")
-    return int(calls), int(count)
+    return [int(value) for value in out.split("\t")]
 
 
 def _reset_counts(db: Database) -> None:
@@ -218,9 +274,11 @@ def _reset_counts(db: Database) -> None:
 
 def _counts(db: Database, verb: str, table: str) -> tuple[int, int]:
     if isinstance(db, MariaDB):
-        return _digest_sums(db, verb, table)
-    assert isinstance(db, PostgresCluster)
-    return _stat_sums(db, verb, table)
+        calls, rows = _digest_sums(db, verb, table)
+    else:
+        assert isinstance(db, PostgresCluster)
+        calls, rows = _stat_sums(db, verb, table)
+    return calls, rows
 
 
 @pytest.mark.parametrize(
@@ -248,10 +306,51 @@ def test_database_hits(
     assert _counts(db, verb, table) == (calls, rows)
 
 
+# What one indexed lookup of a name reads at most, in the engine's counter (_lookup_reads): on Postgres the
+# buffers of the name index's levels (3 at this size) and of one heap page; on MySQL the rows examined (the
+# one found, if any). A full scan reads the whole table: hundreds of pages, loaded.ROWS rows.
+LOOKUP_READS_AT_MOST = 8
+
+
+def _lookup_reads(db: Database) -> tuple[int, int]:
+    """What the statements on demo_data read since the counters' reset, and the whole table in the same unit:
+    (buffers, the table's pages) on Postgres, (rows examined, the table's rows) on MySQL."""
+    if isinstance(db, MariaDB):
+        (examined,) = _digest_sums(db, "select", "demo_data", "SUM_ROWS_EXAMINED")
+        return examined, loaded.ROWS
+    assert isinstance(db, PostgresCluster)
+    (buffers,) = _stat_sums(db, "select", "demo_data", "shared_blks_hit + shared_blks_read")
+    return buffers, int(db.psql("SELECT pg_relation_size('demo_data') / current_setting('block_size')::int"))
+
+
+@pytest.mark.parametrize(
+    ("query", "calls", "rows"),
+    [
+        (None, 10, range(11)),
+        (PRESENT, 10, range(10, 11)),
+        (demo_data.absent_name(), 10, range(1)),
+        ("%00", 0, range(1)),
+        ("a" * 256, 0, range(1)),
+    ],
+    ids=["random", "present", "absent", "nul", "too-long"],
+)
+def test_lookup_database_hits(server: AppServer, query: str | None, calls: int, rows: range) -> None:
+    """The lookup type's database hits (DbHits rows_at_most, indexed): one statement per request, a row at
+    most, through the name's index; none for a name no row can have."""
+    db = database(server)
+    _reset_counts(db)
+    for _ in range(10):
+        _lookup(server, query)
+    found_calls, found_rows = _counts(db, "select", "demo_data")
+    assert found_calls == calls and found_rows in rows, (found_calls, found_rows)
+    reads, table_size = _lookup_reads(db)
+    assert reads <= LOOKUP_READS_AT_MOST * found_calls < table_size, (reads, found_calls, table_size)
+
+
 # Statements that cost a round trip without reading or writing what the route needs: a transaction around a
 # single statement, or a pool's reset of the session when a connection is given back (asyncpg's default).
 _OVERHEAD = r"^\s*(begin|commit|rollback|reset|unlisten|close|discard|select pg_advisory_unlock_all)\M"
-_PATHS = ["/db", "/queries?queries=5", "/fortunes", "/updates?queries=5"]
+_PATHS = ["/db", "/queries?queries=5", "/fortunes", "/updates?queries=5", "/lookup"]
 # On MySQL, performance_schema's classes of the statements the routes run; anything else on an open connection
 # (SET autocommit, BEGIN, COMMIT, ROLLBACK, a ping, a connection reset...) is overhead.
 _MYSQL_ROUTE_STATEMENTS = "'statement/sql/select', 'statement/sql/update'"

@@ -5,8 +5,8 @@ The other app tests make benchmarkdbuser the owner of their throwaway database (
 which allows anything. Here a cluster of its own takes the lab's layout: the database and the tables belong
 to postgres, PUBLIC may not connect or create, and benchmarkdbuser holds only the table rights of the role's
 _postgres_app_privileges (roles/postgres/vars/main.yml, read from the file). Every framework in each of its
-db modes must then answer /db, /queries, /fortunes and /updates: the rights are all the apps need, with raw
-SQL and with the ORMs.
+db modes must then answer /db, /queries, /fortunes, /updates and /lookup: the rights are all the apps need,
+with raw SQL and with the ORMs.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labcore import demo_data
 from labkit.apps import app_server, ensure_venv, frameworks, get, load_manifest
 from labkit.paths import REPO
 from labkit.postgres import DB_NAME, DB_USER, PostgresCluster, postgres_cluster
@@ -26,8 +27,16 @@ pytestmark = pytest.mark.needs_postgres
 
 ROLE_VARS = yaml.safe_load((REPO / "roles" / "postgres" / "vars" / "main.yml").read_text(encoding="utf-8"))
 APP_PRIVILEGES: dict[str, list[str]] = ROLE_VARS["_postgres_app_privileges"]
-TABLES: list[str] = ROLE_VARS["_postgres_tables"]
-ROUTES = ["/db", "/queries?queries=3", "/fortunes", "/updates?queries=3"]
+# The role's tables, and demo_data (labkit loads it as the lab's db host does).
+TABLES: list[str] = [*ROLE_VARS["_postgres_tables"], demo_data.TABLE]
+ROUTES = [
+    "/db",
+    "/queries?queries=3",
+    "/fortunes",
+    "/updates?queries=3",
+    "/lookup",
+    f"/lookup?name={demo_data.name(1)}",
+]
 CASES = [
     (framework, mode) for framework in frameworks() for mode in load_manifest(framework).get("db_modes", [])
 ]

@@ -1,4 +1,5 @@
-"""apps/_common/labapp_common.py without servers: the queries rule and the random helpers."""
+"""apps/_common/labapp_common.py without servers: the queries rule, the lookup's name rule and the random
+helpers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "apps" / "_common"))
 import labapp_common as common
+
+from labcore import demo_data
 
 APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
 
@@ -131,3 +134,61 @@ def test_numbered_placeholders(sql: str, expected: str) -> None:
 def test_asyncpg_sql_is_the_shared_sql_renumbered() -> None:
     assert common.numbered_placeholders(common.UPDATE_WORLDS).count("$") == 2
     assert "%s" not in common.numbered_placeholders(common.SELECT_WORLD)
+
+
+def test_the_name_rule_is_demo_datas() -> None:
+    """The apps carry no labcore: their copy of the name rule must be labcore/demo_data.py's."""
+    assert common.NAME_MAX == demo_data.NAME_MAX
+    assert common.NAME_ALPHABET == demo_data.NAME_ALPHABET
+    assert len(set(common.NAME_ALPHABET)) == len(common.NAME_ALPHABET) == 64
+
+
+def test_every_row_name_is_asked_as_is() -> None:
+    names = [demo_data.name(row_id) for row_id in (*range(1, 2001), demo_data.ROWS)]
+    names.append(demo_data.absent_name())
+    assert {len(n) for n in names} >= {1, demo_data.NAME_MAX}, (
+        "the sample misses the shortest or longest names"
+    )
+    for name in names:
+        assert common.lookup_name_param(name) == (name, True)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "a" * (demo_data.NAME_MAX + 1), "\x00", "a\x00", "a b", " a", "a\n", "a.b", "a%20b", "%", "日本",
+        "na\u00efve", "\ufffd", "\udcff", "\uff21", "a/b", "a'b", 'a"b', "a\\b", "a;b", "\u0663",
+    ],
+)  # fmt: skip
+def test_a_name_outside_the_rule_is_not_asked(raw: str) -> None:
+    assert common.lookup_name_param(raw) == (raw, False)
+
+
+def test_the_longest_name_is_asked() -> None:
+    name = common.NAME_ALPHABET[::-1] * 4  # 256 characters
+    assert common.lookup_name_param(name[: common.NAME_MAX]) == (name[: common.NAME_MAX], True)
+    assert common.lookup_name_param(name) == (name, False)
+
+
+@pytest.mark.parametrize("raw", [None, ""])
+def test_no_name_asks_a_random_name_of_the_rule(raw: str | None) -> None:
+    drawn = [common.lookup_name_param(raw) for _ in range(3000)]
+    assert all(askable for _, askable in drawn)
+    names = [name for name, _ in drawn]
+    rule = re.compile(f"[{re.escape(demo_data.NAME_ALPHABET)}]{{1,{demo_data.NAME_MAX}}}")
+    assert all(rule.fullmatch(name) for name in names)
+    lengths = {len(name) for name in names}
+    # Lengths uniform in 1..255: 3000 draws miss a given length with a chance of (254/255)**3000, about 1e-5.
+    assert min(lengths) <= 5 and max(lengths) >= demo_data.NAME_MAX - 5 and len(lengths) > 200
+    assert set("".join(names)) == set(demo_data.NAME_ALPHABET)
+
+
+def test_the_lookup_answer() -> None:
+    assert common.lookup_answer("abc", True) == {"name": "abc", "found": True}
+    assert common.lookup_answer("a b", False) == {"name": "a b", "found": False}
+
+
+def test_the_lookup_sql_is_one_indexed_equality_on_demo_data() -> None:
+    sql = common.SELECT_DEMO_NAME
+    assert sql == f"SELECT id FROM {demo_data.TABLE} WHERE name = %s LIMIT 1"
+    assert common.numbered_placeholders(sql).endswith("WHERE name = $1 LIMIT 1")

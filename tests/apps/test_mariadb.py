@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from analysis.verify.rules import FORTUNES, MAX_ID
+from labcore import demo_data
+from labkit import demo_data as loaded
 from labkit.apps import app_server, get
 from labkit.mariadb import APP_PRIVILEGES, DB_NAME, DB_USER, TABLES, MariaDB
 from roles.mariadb.filter_plugins.mariadb_settings import mariadb_fortune_data
@@ -27,7 +29,7 @@ def test_the_server_holds_the_roles_tables_rows_and_rights(mariadb: MariaDB) -> 
     tables = mariadb.sql(
         f"SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{DB_NAME}' ORDER BY 1"
     )
-    assert sorted(tables.split()) == sorted(TABLES)
+    assert sorted(tables.split()) == sorted([*TABLES, demo_data.TABLE])  # demo_data: labkit/demo_data.py
     counts = mariadb.sql(
         "SELECT (SELECT COUNT(*) FROM world), (SELECT COUNT(*) FROM World), (SELECT COUNT(*) FROM fortune),"
         " (SELECT COUNT(*) FROM Fortune), (SELECT COUNT(*) FROM world WHERE randomNumber NOT BETWEEN 1 AND"
@@ -46,6 +48,23 @@ def test_the_server_holds_the_roles_tables_rows_and_rights(mariadb: MariaDB) -> 
     assert len(grants.splitlines()) == 1 + len(APP_PRIVILEGES), grants  # USAGE, then one line per table
     assert mariadb.sql("SELECT @@performance_schema, @@log_bin") == "1\t0"
     assert mariadb.password not in mariadb.defaults_file.read_text()
+
+
+def test_the_server_holds_demo_data(mariadb: MariaDB) -> None:
+    """The lookup type's table as the loader leaves it: its rows, the name index, names compared bytewise."""
+    found = mariadb.sql(
+        f"SELECT COUNT(*), MAX(id), (SELECT id FROM demo_data WHERE name = '{demo_data.name(1)}'),"
+        f" (SELECT COUNT(*) FROM demo_data WHERE name = '{demo_data.name(1).swapcase()}')"
+        f" FROM {demo_data.TABLE}",
+        db=DB_NAME,
+    )
+    assert found.split("\t") == [str(loaded.ROWS), str(loaded.ROWS), "1", "0"]
+    index = mariadb.sql(
+        "SELECT INDEX_NAME, COLUMN_NAME, COLLATION_NAME FROM information_schema.STATISTICS"
+        " JOIN information_schema.COLUMNS USING (TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME)"
+        f" WHERE TABLE_SCHEMA = '{DB_NAME}' AND TABLE_NAME = '{demo_data.TABLE}' AND INDEX_NAME <> 'PRIMARY'"
+    )
+    assert index == "demo_data_name\tname\tutf8mb4_bin"
 
 
 @pytest.mark.parametrize("mode", ["raw", "orm"])
