@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from analysis.verify.rules import FORTUNES, MAX_ID
+from labcore import demo_data
 from labkit.processes import free_port
 from roles.mariadb.filter_plugins.mariadb_settings import mariadb_native_hash
 
@@ -37,6 +38,7 @@ from ..teardown_checks import user_exists
 PLAYBOOK = "tests/e2e/playbooks/mariadb.yml"
 HOST_ID = "mariadb-e2e"
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml: a one-host inventory
+DEMO_ROWS = 5000
 OTHER_ADDRESS = "127.0.0.2"  # another host, as far as the server can tell
 USER, DB, SERVER_USER = "benchmarkdbuser", "hello_world", "labmariadb"
 CONF = Path(f"/etc/lab/{HOST_ID}/mariadb/lab.cnf")
@@ -65,7 +67,13 @@ class Instance:
 
     @property
     def extra(self) -> dict[str, object]:
-        return {"lab_host_id": HOST_ID, "mariadb_port": self.port, "lab_secrets_dir": str(self.secrets_dir)}
+        # A small demo_data: the loader is the same at any size, the lab's million rows take 20 s more.
+        return {
+            "lab_host_id": HOST_ID,
+            "mariadb_port": self.port,
+            "lab_secrets_dir": str(self.secrets_dir),
+            "lab_demo_data_rows": DEMO_ROWS,
+        }
 
     @property
     def secret(self) -> str:
@@ -219,7 +227,18 @@ def test_the_server_listens_on_the_lab_address_only(instance: Instance) -> None:
 
 def test_the_tables_hold_tfbs_rows(instance: Instance) -> None:
     tables = set(as_root("SHOW TABLES").splitlines())
-    assert tables == {"world", "World", "fortune", "Fortune"}
+    assert tables == {"world", "World", "fortune", "Fortune", "demo_data"}
+    # The lookup's rows, as labcore/demo_data.py writes them, names compared byte for byte.
+    loaded = as_root(
+        "SELECT COUNT(*), MIN(id), MAX(id), TABLE_COMMENT FROM demo_data, information_schema.TABLES"
+        f" WHERE TABLE_SCHEMA = '{DB}' AND TABLE_NAME = 'demo_data' GROUP BY TABLE_COMMENT"
+    )
+    assert loaded.split("\t") == [str(DEMO_ROWS), "1", str(DEMO_ROWS), demo_data.comment(DEMO_ROWS)]
+    for row_id in (1, DEMO_ROWS):
+        assert as_root(f"SELECT id FROM demo_data WHERE name = '{demo_data.name(row_id)}'") == str(row_id)
+    assert as_root(f"SELECT COUNT(*) FROM demo_data WHERE name = '{demo_data.name(1).swapcase()}'") == "0"
+    plan = as_root(f"EXPLAIN SELECT id FROM demo_data WHERE name = '{demo_data.name(1)}' LIMIT 1")
+    assert "demo_data_name" in plan, plan
     for table in ("world", "World"):
         summary = as_root(
             f"SELECT COUNT(*), COUNT(DISTINCT id), MIN(id), MAX(id), MIN(randomNumber), MAX(randomNumber)"
@@ -238,7 +257,10 @@ def test_the_tables_hold_tfbs_rows(instance: Instance) -> None:
 
 def test_a_table_that_differs_is_filled_again_and_world_is_not_drawn_again(instance: Instance) -> None:
     world_before = as_root("SELECT MD5(GROUP_CONCAT(id, ':', randomNumber ORDER BY id)) FROM world")
-    as_root("UPDATE fortune SET message = 'changed' WHERE id = 3; DELETE FROM `World` WHERE id > 9000")
+    as_root(
+        "UPDATE fortune SET message = 'changed' WHERE id = 3; DELETE FROM `World` WHERE id > 9000;"
+        " DELETE FROM demo_data WHERE id = 7"
+    )
     # An account of a host that is no longer an app host.
     as_root(f"CREATE USER '{USER}'@'10.9.9.9' IDENTIFIED BY PASSWORD '{mariadb_native_hash('x' * 16)}'")
     run = instance.run()
@@ -246,6 +268,7 @@ def test_a_table_that_differs_is_filled_again_and_world_is_not_drawn_again(insta
     assert run.recap()["localhost"]["changed"] > 0
     assert as_root("SELECT message FROM fortune WHERE id = 3") == dict(FORTUNES)[3]
     assert as_root("SELECT COUNT(*) FROM `World`") == str(MAX_ID)
+    assert as_root("SELECT name FROM demo_data WHERE id = 7") == demo_data.name(7)
     assert as_root("SELECT MD5(GROUP_CONCAT(id, ':', randomNumber ORDER BY id)) FROM world") == world_before
     assert as_root(f"SELECT Host FROM mysql.global_priv WHERE User = '{USER}'") == LAB_ADDRESS
 
@@ -281,6 +304,7 @@ def test_the_apps_statements_run_as_the_account(instance: Instance) -> None:
     for statement in (
         "SELECT id, randomNumber FROM world WHERE id = 1",
         "SELECT id, message FROM fortune",
+        f"SELECT id FROM demo_data WHERE name = '{demo_data.name(1)}' LIMIT 1",
         "START TRANSACTION; UPDATE world SET randomNumber = CASE id WHEN 1 THEN 7 ELSE randomNumber END"
         " WHERE id IN (1); ROLLBACK",
     ):
@@ -294,6 +318,7 @@ def test_the_apps_statements_run_as_the_account(instance: Instance) -> None:
         "INSERT INTO world (id, randomNumber) VALUES (20001, 1)",
         "DELETE FROM world WHERE id = 1",
         "UPDATE fortune SET message = 'x' WHERE id = 1",
+        "UPDATE demo_data SET name = 'x' WHERE id = 1",
         "SELECT COUNT(*) FROM `World`",
         "CREATE TABLE mine (id int)",
         "DROP TABLE fortune",

@@ -29,9 +29,15 @@ SECRET_FILE = REPO / ".secrets" / "benchmarkdbuser.password"
 SOCKET_DIR = f"/run/lab/{HOST_ID}/postgresql"
 ROLE, DB = "benchmarkdbuser", "hello_world"
 LAB_ADDRESS = "127.0.0.1"  # inventory/local.yml
-TABLES = ["world", "fortune", "World", "Fortune"]
+TABLES = ["world", "fortune", "World", "Fortune", "demo_data"]
 TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"]
-GRANTED = {"world": {"SELECT", "UPDATE"}, "fortune": {"SELECT"}, "World": set(), "Fortune": set()}
+GRANTED = {
+    "world": {"SELECT", "UPDATE"},
+    "fortune": {"SELECT"},
+    "World": set(),
+    "Fortune": set(),
+    "demo_data": {"SELECT"},
+}
 
 
 def _load_common() -> ModuleType:
