@@ -1,13 +1,16 @@
-"""Each app's six test types served directly, measured with wrk in interleaved repeats; prints medians.
+"""Each app's test types served directly, measured with wrk in interleaved repeats; prints medians.
 
     .venv/bin/python -m benchmarks.app_types [--frameworks aiohttp flask] [--modes raw orm]
-        [--types json plaintext db queries fortunes updates] [--repeats 5] [--duration 5] [--connections 64]
+        [--types json plaintext db queries fortunes updates lookup] [--engines postgres mysql]
+        [--demo-rows 1000000] [--repeats 5] [--duration 5] [--connections 64]
         [--worker-class meinheld] [--workers 5] [--pool-size 0] [--baseline /tmp/apps-old]
 
 A benchmark, not a test: it prints figures and fails only when something does not run. It judges a change to
-an app in one sitting. Everything is real and local: a throwaway Postgres (labkit/postgres.py, as
-benchmarks/direct_vs_nginx.py does), each app under the command line roles/app_server runs when it serves
-directly (app_server_matrix.app_server_program), and `wrk -t2 -c64` against it.
+an app in one sitting. Everything is real and local: a throwaway Postgres and, with --engines, a throwaway
+MariaDB (labkit/postgres.py, labkit/mariadb.py, as benchmarks/direct_vs_nginx.py does) holding demo_data at
+--demo-rows rows (the lab's is a million, labkit's default small), each app under the command line
+roles/app_server runs when it serves directly (app_server_matrix.app_server_program), and `wrk -t2 -c64`
+against it.
 
 Repeats are interleaved: repeat 1 of every type, then repeat 2, ..., each repeat a fresh start of the app with
 a warm-up per type, so a slow spell of the machine (other processes) spreads over all types instead of landing
@@ -15,8 +18,9 @@ on one. With --baseline (the root of another checkout, e.g. `git worktree add /t
 checkout's apps and server matrix (its pool sizes) are measured in the same loop, alternating with this one,
 and the table adds the ratio this/baseline per type.
 
-Printed per app and db mode: the median requests/s of each type, db/json (what one database round trip costs
-against no database) and queries20/db (what 20 reads cost against one; pipelined reads bring it towards 1).
+Printed per app, db mode and engine: the median requests/s of each type, db/json (what one database round
+trip costs against no database) and queries20/db (what 20 reads cost against one; pipelined reads bring it
+towards 1).
 """
 
 from __future__ import annotations
@@ -37,19 +41,20 @@ from pathlib import Path
 from types import ModuleType
 
 from analysis.wrk_text import parse_wrk_text
+from labcore import demo_data, test_types
 from labkit.apps import AppServer, ensure_venv, load_manifest, wait_until_serving
+from labkit.mariadb import MariaDB, mariadb_server
 from labkit.paths import REPO
 from labkit.postgres import PostgresCluster, postgres_cluster
 from labkit.processes import free_port, stop_process_group
 
+# Every type but the scenarios, from the registry; the queries sweeps at the database-hit check's level (20).
 PATHS = {
-    "json": "/json",
-    "plaintext": "/plaintext",
-    "db": "/db",
-    "queries": "/queries?queries=20",
-    "fortunes": "/fortunes",
-    "updates": "/updates?queries=20",
+    t.name: t.path + (str(test_types.DB_HIT_QUERIES) if t.sweep == "queries" else "")
+    for t in test_types.TEST_TYPES.values()
+    if not t.scenario
 }
+DEFAULT_TYPES = ["json", "plaintext", "db", "queries", "fortunes", "updates"]
 MATRIX_PLUGIN = Path("roles/app_server/filter_plugins/app_server_matrix.py")
 
 
@@ -75,7 +80,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--frameworks", nargs="+", default=None, metavar="NAME")
     parser.add_argument("--modes", nargs="+", default=["raw", "orm"], choices=["raw", "orm"])
-    parser.add_argument("--types", nargs="+", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--types", nargs="+", default=DEFAULT_TYPES, choices=list(PATHS))
+    parser.add_argument(
+        "--engines", nargs="+", default=["postgres"], choices=["postgres", "mysql"], help="database engines"
+    )
+    parser.add_argument(
+        "--demo-rows", type=int, default=demo_data.ROWS, help="rows of demo_data (the lookup's table)"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per type and start")
@@ -108,7 +119,12 @@ def app_config(variant: Variant, framework: str, mode: str, args: argparse.Names
 
 @contextlib.contextmanager
 def serve(
-    variant: Variant, framework: str, mode: str, pg: PostgresCluster, workdir: Path, args: argparse.Namespace
+    variant: Variant,
+    framework: str,
+    mode: str,
+    db: PostgresCluster | MariaDB,
+    workdir: Path,
+    args: argparse.Namespace,
 ) -> Iterator[AppServer]:
     """The app of this variant's checkout on a free port, as roles/app_server runs it served directly."""
     config = app_config(variant, framework, mode, args)
@@ -121,9 +137,9 @@ def serve(
     }  # fmt: skip
     program = variant.matrix.app_server_program(config, where)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAB_", "VIRTUAL_ENV", "PYTHON"))}
-    env |= pg.env(int(str(config["db_pool_size"])), mode) | {"PATH": f"{venv / 'bin'}:{env.get('PATH', '')}"}
+    env |= db.env(int(str(config["db_pool_size"])), mode) | {"PATH": f"{venv / 'bin'}:{env.get('PATH', '')}"}
     env |= program["environment"]
-    log = workdir / f"{variant.name}-{framework}-{mode}.log"
+    log = workdir / f"{variant.name}-{framework}-{mode}-{db.engine}.log"
     with open(log, "ab") as out:
         process = subprocess.Popen(
             program["command"], stdout=out, stderr=subprocess.STDOUT, env=env, cwd=variant.root,
@@ -146,7 +162,7 @@ def wrk(url: str, args: argparse.Namespace, duration: int) -> tuple[float, int]:
     return result.requests_per_sec, result.socket_errors + result.non2xx
 
 
-Key = tuple[str, str, str]  # framework, mode, variant
+Key = tuple[str, str, str, str]  # framework, mode, engine, variant
 Figures = dict[Key, dict[str, list[float]]]
 
 
@@ -169,19 +185,26 @@ def measure(args: argparse.Namespace, variants: Sequence[Variant]) -> tuple[Figu
     labels: dict[Key, str] = {}
     errors = 0
     frameworks = args.frameworks or sorted(p.parent.name for p in (REPO / "apps").glob("*/lab.yml"))
-    with tempfile.TemporaryDirectory(prefix="lab-bench-") as tmp, postgres_cluster() as pg:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lab-bench-")))
+        servers: dict[str, PostgresCluster | MariaDB] = {}
+        for engine in args.engines:
+            if engine == "postgres":
+                servers[engine] = stack.enter_context(postgres_cluster(args.demo_rows))
+            else:
+                servers[engine] = stack.enter_context(mariadb_server(args.demo_rows))
         for framework in frameworks:
             modes = [m for m in args.modes if m in load_manifest(framework)["db_modes"]]
             for mode in modes:
                 for repeat in range(1, args.repeats + 1):
-                    for variant in variants:
-                        key = (framework, mode, variant.name)
-                        with serve(variant, framework, mode, pg, workdir, args) as app:
-                            labels[key] = (
-                                f"{app.config['label']}, pool {app.config['db_pool_size']} per worker"
-                            )
-                            errors += measure_once(app, key, repeat, args, rps)
+                    for engine, db in servers.items():
+                        for variant in variants:
+                            key = (framework, mode, engine, variant.name)
+                            with serve(variant, framework, mode, db, workdir, args) as app:
+                                labels[key] = (
+                                    f"{app.config['label']}, pool {app.config['db_pool_size']} per worker"
+                                )
+                                errors += measure_once(app, key, repeat, args, rps)
     return rps, labels, errors
 
 
@@ -192,7 +215,7 @@ def table(
     variants: Sequence[Variant],
 ) -> str:
     types = list(args.types)
-    header = ["app", "mode", "checkout", *types]
+    header = ["app", "mode", "engine", "checkout", *types]
     if "db" in types and "json" in types:
         header.append("db/json")
     if "db" in types and "queries" in types:
@@ -200,20 +223,20 @@ def table(
     rows = [header]
     for key in rps:
         medians = {t: statistics.median(values) for t, values in rps[key].items()}
-        row = [key[0], key[1], key[2], *(f"{medians[t]:,.0f}" for t in types)]
+        row = [*key, *(f"{medians[t]:,.0f}" for t in types)]
         if "db/json" in header:
             row.append(_ratio(medians["db"], medians["json"]))
         if "q20/db" in header:
             row.append(_ratio(medians["queries"], medians["db"]))
         rows.append(row)
-        if len(variants) == 2 and key[2] == variants[0].name:
-            base = rps.get((key[0], key[1], variants[1].name))
+        if len(variants) == 2 and key[3] == variants[0].name:
+            base = rps.get((*key[:3], variants[1].name))
             if base:
                 ratios = [_ratio(medians[t], statistics.median(base[t])) for t in types]
-                rows.append(["", "", f"{variants[0].name}/{variants[1].name}", *ratios])
+                rows.append(["", "", "", f"{variants[0].name}/{variants[1].name}", *ratios])
     widths = [max(len(row[i]) if i < len(row) else 0 for row in rows) for i in range(len(header))]
     lines = ["  ".join(_cells(row, widths)).rstrip() for row in rows]
-    configs = sorted({f"  {k[2]}: {label}" for k, label in labels.items()})
+    configs = sorted({f"  {k[3]}: {label}" for k, label in labels.items()})
     return "\n".join([*configs, *lines])
 
 
@@ -225,7 +248,7 @@ def _ratio(a: float, b: float) -> str:
 def _cells(row: Sequence[str], widths: Sequence[int]) -> list[str]:
     """Names left-aligned, figures right-aligned."""
     return [
-        cell.ljust(width) if i < 3 else cell.rjust(width)
+        cell.ljust(width) if i < 4 else cell.rjust(width)
         for i, (cell, width) in enumerate(zip(row, widths, strict=False))
     ]
 
@@ -244,7 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.repeats} interleaved repeats of {args.duration} s (after {args.warmup} s of warm-up), "
         f"wrk -t{args.threads} -c{args.connections} --timeout {args.timeout}s, served directly, "
         f"on {os.cpu_count()} CPU(s) shared by "
-        f"wrk, the app and Postgres; medians of requests/s; {time.monotonic() - started:.0f} s in all"
+        f"wrk, the app and the database; demo_data of {args.demo_rows:,} rows; medians of requests/s;"
+        f" {time.monotonic() - started:.0f} s in all"
         + (f"; {errors} socket errors or non-2xx responses" if errors else "")
     )
     print(table(args, rps, labels, variants))

@@ -21,10 +21,10 @@ LOADER = REPO / "labcore" / "demo_data.py"
 __all__ = ["LOADER", "ROWS", "TABLE", "load"]
 
 
-def load(engine: str, client: Sequence[str]) -> dict[str, object]:
+def load(engine: str, client: Sequence[str], rows: int = ROWS) -> dict[str, object]:
     """Load demo_data (engine: postgres | mysql) through client, the engine's client argv as the superuser
     connected to the benchmark database; returns the loader's report."""
-    argv = [sys.executable, str(LOADER), "load", "--engine", engine, "--rows", str(ROWS), "--", *client]
+    argv = [sys.executable, str(LOADER), "load", "--engine", engine, "--rows", str(rows), "--", *client]
     out = subprocess.run(argv, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(

@@ -197,7 +197,7 @@ def _wait_until_serving(server: MariaDB, process: subprocess.Popen[bytes], timeo
 
 
 @contextlib.contextmanager
-def mariadb_server() -> Iterator[MariaDB]:
+def mariadb_server(demo_rows: int = demo_data.ROWS) -> Iterator[MariaDB]:
     root = Path(tempfile.mkdtemp(prefix="lab-mariadb-"))
     server = MariaDB(
         root=root, port=free_port(), password=secrets.token_urlsafe(24), password_file=root / "db_password"
@@ -220,7 +220,7 @@ def mariadb_server() -> Iterator[MariaDB]:
             )  # fmt: skip
         _wait_until_serving(server, process)
         subprocess.run(server.client(), input=_schema(server), check=True, capture_output=True, text=True)
-        demo_data.load(server.engine, server.client(DB_NAME))
+        demo_data.load(server.engine, server.client(DB_NAME), demo_rows)
         subprocess.run(server.client(), input=_grants(server), check=True, capture_output=True, text=True)
         yield server
     finally:

@@ -101,7 +101,7 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def postgres_cluster() -> Iterator[PostgresCluster]:
+def postgres_cluster(demo_rows: int = demo_data.ROWS) -> Iterator[PostgresCluster]:
     root = Path(tempfile.mkdtemp(prefix="lab-pg-"))
     cluster = PostgresCluster(
         root=root, port=free_port(), password=secrets.token_urlsafe(24), password_file=root / "db_password"
@@ -143,7 +143,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
             check=True, capture_output=True, text=True, env={**os.environ, "PGPASSWORD": cluster.password},
         )  # fmt: skip
         # Loaded by the superuser, then owned like world: by the apps' role, the database's owner here.
-        demo_data.load(cluster.engine, cluster.client())
+        demo_data.load(cluster.engine, cluster.client(), demo_rows)
         cluster.psql(f"ALTER TABLE {demo_data.TABLE} OWNER TO {DB_USER}")
         yield cluster
     finally:
