@@ -37,7 +37,7 @@ DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="u
 PLAYBOOKS = REPO / "tests" / "ansible" / "playbooks"
 # The knobs the schema of roles/lab_settings types itself (the tier wiring of group_vars/all/tiers.yml), each
 # with its case in test_settings_coverage.py; the others it leaves to the role's filter.
-WIRING = {"postgres_port", "postgres_listen_address", "postgres_allowed_clients"}
+WIRING = {"postgres_port", "postgres_listen_address", "postgres_allowed_clients", "postgres_demo_data_rows"}
 
 RANGES = (
     '{"postgres_max_connections": 3, "postgres_shared_buffers_mb": 8388608,'

@@ -36,6 +36,9 @@ DB_ADDRESSES = (
 APP_ADDRESSES = ('{"app_server_listen_address": "bad addr", "app_server_db_host": ""}',)
 UPSTREAM = ('{"upstream_listen_address": "*", "app_server_upstream_url": "ftp://x"}',)
 PATHS = ('{"lab_results_dir": "results", "lab_secrets_dir": "secrets"}',)
+DEMO_ROWS = (
+    '{"lab_demo_data_rows": 0, "postgres_demo_data_rows": "many", "mariadb_demo_data_rows": 100000001}',
+)
 
 MORE_BAD = [
     # Benchmark knobs (group_vars/all/benchmark.yml).
@@ -64,6 +67,9 @@ MORE_BAD = [
     ),
     Bad("postgres-port-zero", PORTS, ("postgres_port", "0", "1..65535")),
     Bad("mariadb-port-zero", PORTS, ("mariadb_port", "0", "1..65535")),
+    Bad("demo-rows-zero", DEMO_ROWS, ("lab_demo_data_rows=0", "1..100000000")),
+    Bad("postgres-demo-rows-text", DEMO_ROWS, ('postgres_demo_data_rows="many"', "not an integer")),
+    Bad("mariadb-demo-rows-above", DEMO_ROWS, ("mariadb_demo_data_rows=100000001", "1..100000000")),
     Bad("db-port-text", PORTS, ("app_server_db_port", "abc", "1..65535")),
     Bad("app-port-above", PORTS, ("app_server_port=70000", "1..65535")),
     Bad(
