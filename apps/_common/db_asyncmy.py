@@ -1,7 +1,7 @@
 """Raw MySQL access for the asyncio apps (aiohttp, FastAPI, crax): asyncmy, one pool per worker process.
 
 The MySQL counterpart of db_asyncpg.py, with the same functions; nothing here depends on the web
-framework, so the three apps share it (each app's db_raw_mysql.py re-exports it).
+framework, so the three apps share it (each app.py imports it as `db` when LAB_DB_ENGINE=mysql).
 
 Connections are in autocommit mode, so no statement but the route's own is sent: asyncmy's pool gives a
 connection back without a round trip (it only drops one left inside a transaction, which autocommit never

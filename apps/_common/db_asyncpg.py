@@ -1,6 +1,6 @@
 """Raw database access for the asyncio apps (aiohttp, FastAPI, crax): asyncpg, one pool per worker process.
 
-Nothing here depends on the web framework, so the three apps share it; each app's db_raw.py re-exports it.
+Nothing here depends on the web framework, so the three apps share it: each app.py imports it as `db`.
 
 asyncpg prepares every statement on first use and keeps it in the connection's statement cache, so each
 query below runs as a prepared statement from its second execution on.

@@ -1,6 +1,6 @@
 """ORM database access for the asyncio apps (aiohttp, FastAPI): SQLAlchemy 2 async, one engine per worker.
 
-Nothing here depends on the web framework, so the apps share it; each app's db_orm.py re-exports it. The
+Nothing here depends on the web framework, so the apps share it: each app.py imports it as `db`. The
 engine's driver is asyncpg on Postgres and asyncmy on MySQL (LAB_DB_ENGINE), chosen once when the engine is
 created; the models and statements are the same on both.
 

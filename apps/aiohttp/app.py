@@ -18,11 +18,11 @@ from aiohttp import web
 CONFIG = common.db_config_from_env()
 # Chosen once: the routes call the module's functions with no engine or mode test of their own.
 if CONFIG.mode == "orm":
-    import db_orm as db
+    import db_sqlalchemy_async as db
 elif CONFIG.engine == "mysql":
-    import db_raw_mysql as db  # type: ignore[no-redef]
+    import db_asyncmy as db  # type: ignore[no-redef]
 else:
-    import db_raw as db  # type: ignore[no-redef]
+    import db_asyncpg as db  # type: ignore[no-redef]
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True

@@ -29,9 +29,9 @@ CONFIG = common.db_config_from_env()
 if CONFIG.mode != "raw":
     raise SystemExit(f"crax supports LAB_DB_MODE=raw only, not {CONFIG.mode!r} (see apps/crax/lab.yml)")
 if CONFIG.engine == "mysql":
-    import db_raw_mysql as db
+    import db_asyncmy as db
 else:
-    import db_raw as db  # type: ignore[no-redef]
+    import db_asyncpg as db  # type: ignore[no-redef]
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
