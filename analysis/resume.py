@@ -31,6 +31,7 @@ SUPERSEDED_FILE = SUPERSEDED_EVENTS_FILE
 # The keys of run.json that decide what a point measures. A resume must match every one.
 SHAPING = (
     "frameworks",
+    "db_engines",
     "test_types",
     "profile",
     "concurrency_levels",

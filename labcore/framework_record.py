@@ -40,9 +40,13 @@ def framework_record(
     verify_reason: str = "",
     db_mode: str = "raw",
     db_engine: str = "postgres",
+    app: str | None = None,
     ceiling_path: str | None = None,
 ) -> dict[str, Any]:
     """The record of ``framework`` (or of the ceiling, with ``ceiling_path``).
+
+    framework: the name in the run, a framework on an engine (``flask``, or ``flask-mysql`` on a run's second
+    engine); app: the framework itself, apps/<app> (default: ``framework``).
 
     swept_types: the types that passed verification (benchmarked). verify: the grade of each type (None: the
     framework never got to verification, so every type of ``test_types`` failed). manifest: apps/<fw>/lab.yml.
@@ -75,7 +79,7 @@ def framework_record(
             "name": framework,
             # The label of the analysis tables, e.g. "flask [gunicorn gevent, 4 workers, raw, nginx]".
             "display_name": config.get("label", f"{framework} [configuration unknown]"),
-            "framework": framework,
+            "framework": config.get("framework", app or framework),
             "language": "Python",
             "orm": "Raw" if db_mode == "raw" else "Full",
             "platform": manifest.get("platform", ""),

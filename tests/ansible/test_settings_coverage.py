@@ -28,7 +28,10 @@ NUMBERS = (
     ' "lab_client_start_slack_s": 601}',
 )
 TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_only": "maybe"}',)
-PORTS = ('{"postgres_port": 0, "mariadb_port": 0, "app_server_db_port": "abc", "app_server_port": 70000}',)
+PORTS = (
+    '{"postgres_port": 0, "mariadb_port": 0, "app_server_db_ports": {"postgres": "abc", "mysql": 3306},'
+    ' "app_server_port": 70000}',
+)
 DB_ADDRESSES = (
     '{"postgres_listen_address": "*", "postgres_allowed_clients": ["app.example.com"],'
     ' "mariadb_listen_address": "*", "mariadb_allowed_clients": []}',
@@ -70,7 +73,12 @@ MORE_BAD = [
     Bad("demo-rows-zero", DEMO_ROWS, ("lab_demo_data_rows=0", "1..100000000")),
     Bad("postgres-demo-rows-text", DEMO_ROWS, ('postgres_demo_data_rows="many"', "not an integer")),
     Bad("mariadb-demo-rows-above", DEMO_ROWS, ("mariadb_demo_data_rows=100000001", "1..100000000")),
-    Bad("db-port-text", PORTS, ("app_server_db_port", "abc", "1..65535")),
+    Bad("db-port-text", PORTS, ("app_server_db_ports.postgres", "abc", "1..65535")),
+    Bad(
+        "both-engines-on-one-port",
+        ('{"lab_db_engine": "postgres,mysql", "mariadb_port": 5432}',),
+        ("postgres_port=5432 and mariadb_port=5432", "both engines", "two different ports"),
+    ),
     Bad("app-port-above", PORTS, ("app_server_port=70000", "1..65535")),
     Bad(
         "postgres-port-on-the-app-port",
@@ -93,8 +101,8 @@ MORE_BAD = [
     Bad("db-engine-unknown", ("lab_db_engine=oracle",), ("lab_db_engine", "oracle", "postgres, mysql")),
     Bad(
         "app-db-engine-differs",
-        ("app_server_db_engine=mysql",),
-        ("app_server_db_engine", "mysql", "lab_db_engine"),
+        ('{"app_server_db_engines": ["mysql"]}',),
+        ("app_server_db_engines", "mysql", "lab_db_engine"),
     ),
     Bad("db-password-short", ("lab_db_password=short",), ("lab_db_password", "5 characters", "at least 16")),
     # The upstream service of the /upstream scenario (roles/upstream) and the apps' URL of it.
@@ -113,7 +121,8 @@ MORE_BAD = [
 # Knobs that are not set on their own: each is computed from another knob that has its case.
 DERIVED = {
     "lab_package_proxy_env": "the environment built from lab_package_proxy",
-    "lab_db_role": "the role of lab_db_engine",
+    "lab_db_engines": "the engines of lab_db_engine, as a list",
+    "lab_db_roles": "the role of each engine of lab_db_engine",
 }
 
 

@@ -46,7 +46,9 @@ def _good() -> dict[str, Any]:
         "postgres_listen_address": "127.0.0.1",
         "postgres_allowed_clients": ["127.0.0.1"],
         "app_server_db_host": "127.0.0.1",
-        "app_server_db_port": 5432,
+        "app_server_db_ports": {"postgres": 5432, "mysql": 3306},
+        "lab_db_engines": ["postgres"],
+        "lab_db_roles": ["postgres"],
         "app_server_frameworks": settings["lab_frameworks"],
         "app_server_db_mode": settings["lab_db_mode"],
         "app_server_listen_address": "127.0.0.1",
@@ -136,7 +138,10 @@ def test_the_tfb_profile_passes() -> None:
         ({"lab_address": "[::1]"}, ("brackets",)),
         ({"lab_host_id": "a/b"}, ('lab_host_id="a/b" on solo is not a plain directory name',)),
         ({"postgres_port": "0"}, ("postgres_port=0 on solo is out of range", "1..65535")),
-        ({"app_server_db_port": "abc"}, ('app_server_db_port="abc" on solo is not an integer', "1..65535")),
+        (
+            {"app_server_db_ports": {"postgres": "abc", "mysql": 3306}},
+            ('app_server_db_ports.postgres="abc" on solo is not an integer', "1..65535"),
+        ),
         ({"postgres_allowed_clients": ["app.example.com"]}, ('has "app.example.com"', "IP address")),
         ({"postgres_allowed_clients": []}, ("postgres_allowed_clients=[] on solo is empty",)),
         (
@@ -187,7 +192,28 @@ def test_a_framework_needs_an_app_and_the_database_mode() -> None:
 
 
 def test_the_db_engine_is_one_the_lab_knows() -> None:
-    assert 'lab_db_engine="oracle" is unknown; allowed: postgres, mysql' in _one(lab_db_engine="oracle")
+    assert 'lab_db_engine="oracle" is unknown; allowed: postgres, mysql, postgres,mysql' in _one(
+        lab_db_engine="oracle"
+    )
+    assert 'lab_db_engine="postgres,postgres" is unknown' in _one(lab_db_engine="postgres,postgres")
+
+
+def test_both_engines_side_by_side() -> None:
+    """Both engines in one run: every framework needs both drivers, the app tier's copy follows, and the two
+    engines on one db host need two ports."""
+    both: dict[str, Any] = {"lab_db_engine": "postgres,mysql", "app_server_db_engines": ["postgres", "mysql"]}
+    assert problems(ONE_HOST, **both) == []
+    message = _one(ONE_HOST, **both, mariadb_port=5432)
+    assert "postgres_port=5432 and mariadb_port=5432 on solo, which runs both engines" in message, message
+    message = _one(lab_db_engine="postgres,mysql", app_server_db_engines=["postgres"])
+    assert 'app_server_db_engines=["postgres"] on solo differs from lab_db_engine="postgres,mysql"' in message
+    apps = copy.deepcopy(dict(APPS))
+    apps["flask"]["db_engines"] = ["postgres"]
+    host = rules.Host("solo", ONE_HOST.groups, ONE_HOST.inventory, apps, "apps")
+    message = _one(host, **both, lab_frameworks=["flask"], app_server_frameworks=["flask"])
+    assert message.startswith(
+        "lab_db_engine=postgres,mysql is not supported by flask (they have no mysql driver"
+    ), message
 
 
 def test_mysql_is_refused_while_the_frameworks_lack_a_driver_for_it() -> None:

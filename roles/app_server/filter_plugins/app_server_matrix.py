@@ -251,19 +251,29 @@ def app_server_matrix(
     settings: Mapping[str, Any],
     known_frameworks: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """{framework: its effective configuration}; raises MatrixError on a refused setting.
+    """{target: its effective configuration}, every framework on every engine (app_server_targets; with one
+    engine the targets are the frameworks); raises MatrixError on a refused setting.
 
     settings: as for app_server_matrix_errors, plus cpus (workers when 0), expected_concurrency (sizes the
-    pools when db_pool_size is 0) and db_mode. known_frameworks: every app (default: those of manifests).
+    pools when db_pool_size is 0), db_mode and db_engines. known_frameworks: every app (default: those of
+    manifests).
     """
     known = list(known_frameworks or manifests)
     errors = app_server_matrix_errors(frameworks, manifests, settings, known)
+    engines = list(settings.get("db_engines") or [settings.get("db_engine") or "postgres"])
+    targets = app_server_targets(frameworks, engines)
+    clashes = sorted({t["name"] for t in targets if t["engine"] != engines[0]} & set(known))
+    if clashes:
+        errors.append(
+            f"{', '.join(clashes)} would name both an app and a framework on another engine; allowed: app"
+            " directories not named <framework>-<engine>."
+        )
     if errors:
         raise MatrixError(" ".join(errors))
     knobs, overrides, _ = _parsed_settings(settings, known)
     cpus = max(1, int(settings.get("cpus") or 1))
     expected_concurrency = int(settings.get("expected_concurrency") or 512)
-    matrix: dict[str, dict[str, Any]] = {}
+    configs: dict[str, dict[str, Any]] = {}
     for framework in frameworks:
         manifest = manifests[framework]
         server = _pick(framework, "server", knobs, overrides)[0] or manifest["default_server"]
@@ -276,7 +286,7 @@ def app_server_matrix(
         pool_size = _pick(framework, "db_pool_size", knobs, overrides)[0] or _pool_size(
             worker_class, workers, threads, expected_concurrency, cpus
         )
-        matrix[framework] = {
+        configs[framework] = {
             "framework": framework,
             "interface": manifest["interface"],
             "server": server,
@@ -286,16 +296,37 @@ def app_server_matrix(
             "threads": threads,
             "nginx": nginx,
             "db_mode": settings.get("db_mode", "raw"),
-            "db_engine": settings.get("db_engine") or "postgres",
             "db_pool_size": pool_size,
         }
-        matrix[framework]["label"] = app_server_label(matrix[framework])
+    matrix: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        config = {**configs[target["framework"]], "target": target["name"], "db_engine": target["engine"]}
+        # Beside another engine, Postgres is named too: each of the run's results says its engine.
+        matrix[target["name"]] = {**config, "label": app_server_label(config, name_engine=len(engines) > 1)}
     return matrix
 
 
-def app_server_label(config: Mapping[str, Any]) -> str:
+def app_server_targets(frameworks: Sequence[str], engines: Sequence[str]) -> list[dict[str, str]]:
+    """Every framework on every engine, framework by framework: [{"name", "framework", "engine"}].
+
+    The unit the app tier runs and the benchmark measures. A framework on the first engine keeps its name, so
+    a run on one engine names what it always named; on the others it is "<framework>-<engine>", as
+    TechEmpower names a framework's tests on another database.
+    """
+    return [
+        {
+            "name": framework if index == 0 else f"{framework}-{engine}",
+            "framework": framework,
+            "engine": engine,
+        }
+        for framework in frameworks
+        for index, engine in enumerate(engines)
+    ]
+
+
+def app_server_label(config: Mapping[str, Any], *, name_engine: bool = False) -> str:
     """The configuration in one line, e.g. "flask [gunicorn gthread, 2 workers x 8 threads, raw, nginx]", and
-    "raw mysql" for the db mode on MySQL (Postgres, the default engine, is not named).
+    "raw mysql" for the db mode on MySQL (Postgres, the default engine, is named only with name_engine).
 
     "uvicorn" is uvicorn's own server (its worker class is always uvicorn), "own server" the framework's."""
     workers = f"{config['workers']} worker{'s' if config['workers'] != 1 else ''}"
@@ -307,7 +338,7 @@ def app_server_label(config: Mapping[str, Any]) -> str:
         config["server"], config["server"]
     )
     engine = config.get("db_engine") or "postgres"
-    db = config["db_mode"] if engine == "postgres" else f"{config['db_mode']} {engine}"
+    db = f"{config['db_mode']} {engine}" if name_engine or engine != "postgres" else config["db_mode"]
     return f"{framework} [{server}, {workers}, {db}, {front}]"
 
 
@@ -358,4 +389,5 @@ class FilterModule:
             "app_server_matrix": app_server_matrix,
             "app_server_matrix_errors": app_server_matrix_errors,
             "app_server_program": app_server_program,
+            "app_server_targets": app_server_targets,
         }

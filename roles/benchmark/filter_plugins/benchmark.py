@@ -30,12 +30,14 @@ def benchmark_sweep_plan(specs: Mapping[str, Mapping[str, Any]], **kwargs: Any) 
 
 
 def benchmark_framework_record(
-    framework: str, *, apps_dir: str | None = None, **kwargs: Any
+    framework: str, *, apps_dir: str | None = None, app: str | None = None, **kwargs: Any
 ) -> dict[str, Any]:
+    """framework: the name in the run (a target's name); app: its apps/<app> (default: the same)."""
     manifest: dict[str, Any] = {}
     if apps_dir is not None:
-        manifest = yaml.safe_load((Path(apps_dir) / framework / "lab.yml").read_text(encoding="utf-8")) or {}
-    return framework_record.framework_record(framework, manifest=manifest, **kwargs)
+        path = Path(apps_dir) / (app or framework) / "lab.yml"
+        manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return framework_record.framework_record(framework, manifest=manifest, app=app, **kwargs)
 
 
 def benchmark_ceiling_grades(

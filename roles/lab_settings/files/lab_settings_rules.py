@@ -381,9 +381,11 @@ def _framework_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
 
 
 def _engine_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
-    """Every framework deployed has a driver for lab_db_engine (db_engines in its lab.yml): an app without
-    one could not open its pools, so the engine is refused before any host changes, never half provisioned."""
+    """Every framework deployed has a driver for each engine of lab_db_engine (db_engines in its lab.yml): an
+    app without one could not open its pools, so the engine is refused before any host changes, never half
+    provisioned."""
     engine = settings.get("lab_db_engine")
+    engines = str(engine).split(",")
     frameworks = list(settings.get("lab_frameworks", []))
     deployed = settings.get("app_server_frameworks")
     if isinstance(deployed, list):
@@ -391,13 +393,14 @@ def _engine_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
     lacking = {
         name: host.apps[name].get("db_engines", [])
         for name in frameworks
-        if name in host.apps and engine not in host.apps[name].get("db_engines", [])
+        if name in host.apps and not set(engines) <= set(host.apps[name].get("db_engines", []))
     }
     if engine is None or not lacking:
         return []
-    only = "; ".join(f"{name} only {', '.join(engines) or 'none'}" for name, engines in lacking.items())
+    only = "; ".join(f"{name} only {', '.join(known) or 'none'}" for name, known in lacking.items())
+    missing = " or ".join(e for e in engines if any(e not in known for known in lacking.values()))
     return [
-        f"lab_db_engine={engine} is not supported by {', '.join(lacking)} (they have no {engine} driver yet;"
+        f"lab_db_engine={engine} is not supported by {', '.join(lacking)} (they have no {missing} driver yet;"
         f" frameworks deployed: {_show(frameworks)}); allowed: {only} (db_engines in"
         f" {host.apps_dir}/<name>/lab.yml, docs/mysql.md)."
     ]
@@ -437,15 +440,27 @@ def _matrix_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
     return problems
 
 
+# The knob of each engine's port on the db host.
+DB_PORT_KNOBS = {"postgres": "postgres_port", "mysql": "mariadb_port"}
+
+
 def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
     problems = []
     app_port = settings.get("app_server_port", APP_PORT_DEFAULT)
-    db_port = "mariadb_port" if settings.get("lab_db_engine") == "mysql" else "postgres_port"
-    if {"db", "app"} <= set(host.groups) and settings.get(db_port) == app_port:
+    engines = str(settings.get("lab_db_engine") or "postgres").split(",")
+    db_ports = [DB_PORT_KNOBS[engine] for engine in engines if engine in DB_PORT_KNOBS]
+    if "db" in host.groups and len(db_ports) == 2 and settings.get(db_ports[0]) == settings.get(db_ports[1]):
         problems.append(
-            f"{db_port}={settings[db_port]} and app_server_port={app_port} on {host.name},"
-            " which is in both the db and the app group; allowed: two different ports."
+            f"{db_ports[0]}={settings[db_ports[0]]} and {db_ports[1]}={settings[db_ports[1]]} on {host.name},"
+            f" which runs both engines of lab_db_engine={settings['lab_db_engine']}; allowed: two different"
+            " ports."
         )
+    for db_port in db_ports:
+        if {"db", "app"} <= set(host.groups) and settings.get(db_port) == app_port:
+            problems.append(
+                f"{db_port}={settings[db_port]} and app_server_port={app_port} on {host.name},"
+                " which is in both the db and the app group; allowed: two different ports."
+            )
     if "upstream_port" in settings and settings["upstream_port"] == app_port and "app" in host.groups:
         problems.append(
             f"upstream_port={settings['upstream_port']} on {host.name} is app_server_port; allowed: a port"
@@ -463,12 +478,18 @@ def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
                     " every framework of lab_frameworks (by default it is lab_frameworks)."
                 )
         # The app tier's copies of the run's db knobs: the run records one value and deploys with the other.
-        for copy, knob, why in (
-            ("app_server_db_mode", "lab_db_mode", "which the results record"),
-            ("app_server_db_engine", "lab_db_engine", "which chooses the db role"),
+        engine = settings.get("lab_db_engine")
+        for copy, knob, expected, why in (
+            ("app_server_db_mode", "lab_db_mode", settings.get("lab_db_mode"), "which the results record"),
+            (
+                "app_server_db_engines",
+                "lab_db_engine",
+                str(engine).split(",") if engine is not None else None,
+                "which chooses the db roles",
+            ),
         ):
             value = settings.get(copy)
-            if value is not None and value != settings.get(knob):
+            if value is not None and value != expected:
                 problems.append(
                     f"{copy}={_show(value)} on {host.name} differs from {knob}={_show(settings.get(knob))},"
                     f" {why}; allowed: the same value (set {knob}: {copy} follows it)."
