@@ -107,7 +107,7 @@ TEARDOWN_ROLES = sorted(path.parents[1].name for path in ROLES.glob("*/tasks/tea
 
 def test_every_tier_role_has_a_teardown() -> None:
     assert TEARDOWN_ROLES == [
-        "app_server", "lab_base", "mariadb", "postgres", "supervisor", "upstream", "wrk_client"
+        "app_server", "lab_base", "lb", "mariadb", "postgres", "supervisor", "upstream", "wrk_client"
     ]  # fmt: skip
 
 

@@ -123,6 +123,7 @@ DERIVED = {
     "lab_package_proxy_env": "the environment built from lab_package_proxy",
     "lab_db_engines": "the engines of lab_db_engine, as a list",
     "lab_db_roles": "the role of each engine of lab_db_engine",
+    "lb_backends": "the app hosts, each with its lab_address, app_server_port and lb_weight",
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.multihost.netns_lab import port_table
 
 REPO = Path(__file__).resolve().parents[2]
-TIER = re.compile(r"\b(db|app|client|upstream)\b")
+TIER = re.compile(r"\b(db|app|client|upstream|lb)\b")
 PORT = re.compile(r"^(\d+)/tcp \(`(\w+)`\)$")
 
 
@@ -45,4 +45,5 @@ def test_each_port_of_the_table_is_a_knob_with_a_default() -> None:
         "mariadb_port": 3306,
         "app_server_port": 8080,
         "upstream_port": 8091,
+        "lb_port": 8081,
     }

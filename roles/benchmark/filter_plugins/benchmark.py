@@ -5,6 +5,8 @@
   manifest is read here from apps/<fw>/lab.yml: YAML needs PyYAML, which the controller has and labcore,
   stdlib only, does not).
 - ``answers | benchmark_ceiling_grades(expected)``: the grade of each of the ceiling's answers.
+- ``results | benchmark_host_grades(urls=..., grades=..., swept=..., reason=...)``: labcore.host_checks,
+  each app host's own HTTP checks (behind a balancer) merged into the framework's grades.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ _REPO = Path(__file__).resolve().parents[3]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from labcore import framework_record, sweep  # noqa: E402
+from labcore import framework_record, host_checks, sweep  # noqa: E402
 
 
 def benchmark_sweep_plan(specs: Mapping[str, Mapping[str, Any]], **kwargs: Any) -> dict[str, Any]:
@@ -46,10 +48,28 @@ def benchmark_ceiling_grades(
     return framework_record.ceiling_grades(answers, expected)
 
 
+def benchmark_host_grades(
+    results: list[Mapping[str, Any]], *, urls: Mapping[str, str], **kwargs: Any
+) -> dict[str, Any]:
+    """results: the looped `verify http` command's results, one per app host (loop_var __lab_app_host)."""
+    hosts = [
+        {
+            "host": result["__lab_app_host"],
+            "url": urls.get(result["__lab_app_host"], ""),
+            "rc": result.get("rc", 1),
+            "stdout": result.get("stdout", ""),
+            "stderr": result.get("stderr") or result.get("msg", ""),
+        }
+        for result in results
+    ]
+    return host_checks.merge_host_grades(hosts=hosts, **kwargs)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "benchmark_sweep_plan": benchmark_sweep_plan,
             "benchmark_framework_record": benchmark_framework_record,
             "benchmark_ceiling_grades": benchmark_ceiling_grades,
+            "benchmark_host_grades": benchmark_host_grades,
         }

@@ -466,6 +466,17 @@ def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
             f"upstream_port={settings['upstream_port']} on {host.name} is app_server_port; allowed: a port"
             " other than app_server_port."
         )
+    if "lb" in host.groups and "lb_port" in settings:
+        # The balancer's nginx and the host's other servers would all bind the lab address.
+        taken = {"app_server_port": app_port} if "app" in host.groups else {}
+        if "upstream_port" in settings and {"app", "upstream"} & set(host.groups):
+            taken["upstream_port"] = settings["upstream_port"]
+        for knob, port in taken.items():
+            if settings["lb_port"] == port:
+                problems.append(
+                    f"lb_port={settings['lb_port']} on {host.name} is {knob}, which this host serves too;"
+                    f" allowed: a port other than {knob}."
+                )
     if "app" in host.groups:
         deployed = settings.get("app_server_frameworks")
         frameworks = settings.get("lab_frameworks", [])

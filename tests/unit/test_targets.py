@@ -1,0 +1,80 @@
+"""Targets (a framework on an engine) and the tiers' host pattern: the filters the playbooks and roles share.
+
+- roles/app_server's app_server_targets names each framework on each engine (the one home of the name rule),
+  and app_server_matrix gives each target its configuration and label;
+- playbooks/filter_plugins/lab_targets.py picks the run's targets from the app tier's, in lab_frameworks
+  order;
+- playbooks/filter_plugins/lab_hosts.py builds the host pattern of the tiers the inventory has.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"_test_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+matrix = _load(REPO / "roles" / "app_server" / "filter_plugins" / "app_server_matrix.py")
+lab_targets = _load(REPO / "playbooks" / "filter_plugins" / "lab_targets.py")
+lab_hosts = _load(REPO / "playbooks" / "filter_plugins" / "lab_hosts.py")
+MANIFESTS: dict[str, Any] = {
+    path.parent.name: yaml.safe_load(path.read_text()) for path in sorted((REPO / "apps").glob("*/lab.yml"))
+}
+
+
+def test_one_engine_keeps_the_framework_names() -> None:
+    assert matrix.app_server_targets(["flask", "aiohttp"], ["mysql"]) == [
+        {"name": "flask", "framework": "flask", "engine": "mysql"},
+        {"name": "aiohttp", "framework": "aiohttp", "engine": "mysql"},
+    ]
+
+
+def test_two_engines_name_the_second_and_keep_a_framework_s_targets_together() -> None:
+    names = [t["name"] for t in matrix.app_server_targets(["flask", "aiohttp"], ["postgres", "mysql"])]
+    assert names == ["flask", "flask-mysql", "aiohttp", "aiohttp-mysql"]
+
+
+def test_each_target_has_its_engine_and_a_label_naming_it_beside_another() -> None:
+    settings = {"db_engines": ["postgres", "mysql"], "db_mode": "raw", "cpus": 2}
+    configs = matrix.app_server_matrix(["flask"], MANIFESTS, settings)
+    assert list(configs) == ["flask", "flask-mysql"]
+    assert configs["flask"]["db_engine"] == "postgres" and "raw postgres" in configs["flask"]["label"]
+    assert configs["flask-mysql"]["db_engine"] == "mysql" and "raw mysql" in configs["flask-mysql"]["label"]
+    assert (configs["flask-mysql"]["framework"], configs["flask-mysql"]["target"]) == ("flask", "flask-mysql")
+    # The same server configuration on both engines: only the engine differs.
+    strip = ("db_engine", "label", "target")
+    assert {k: v for k, v in configs["flask"].items() if k not in strip} == {
+        k: v for k, v in configs["flask-mysql"].items() if k not in strip
+    }
+    alone = matrix.app_server_matrix(["flask"], MANIFESTS, {"db_mode": "raw", "cpus": 2})
+    assert ", raw, " in alone["flask"]["label"], alone["flask"]["label"]
+
+
+def test_the_run_takes_its_frameworks_targets_in_its_order() -> None:
+    app = matrix.app_server_targets(["aiohttp", "flask", "django"], ["postgres", "mysql"])
+    picked = lab_targets.lab_targets(app, ["django", "aiohttp"])
+    assert [t["name"] for t in picked] == ["django", "django-mysql", "aiohttp", "aiohttp-mysql"]
+    with pytest.raises(ValueError, match="exports no target of crax"):
+        lab_targets.lab_targets(app, ["crax"])
+
+
+def test_the_host_pattern_has_only_the_optional_tiers_the_inventory_has() -> None:
+    three = {"db": ["d"], "app": ["a"], "client": ["c"]}
+    assert lab_hosts.lab_tier_hosts(three) == "db:app:client"
+    assert lab_hosts.lab_tier_hosts({**three, "lb": ["l"], "upstream": []}) == "db:app:client:lb"
+    assert lab_hosts.lab_tier_hosts(three, ["lb"]) == "all:!all"
+    assert lab_hosts.lab_tier_hosts({**three, "lb": ["l"]}, ["app", "upstream", "lb"]) == "app:lb"
