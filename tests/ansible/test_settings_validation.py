@@ -122,6 +122,16 @@ def failure_messages(result: dict[str, Any]) -> Iterator[str]:
                     yield from (str(error) for error in failed.get("argument_errors", []))
 
 
+def assert_refused(run: Run, expected: tuple[str, ...]) -> None:
+    """The run failed, one failure message holds every fragment of ``expected``, and no host changed."""
+    assert run.returncode != 0, run.output
+    assert run.failure_messages, run.output
+    assert any(all(fragment in message for fragment in expected) for message in run.failure_messages), (
+        f"no failure message contains all of {expected}: {run.failure_messages}"
+    )
+    assert all(host["changed"] == 0 for host in run.stats.values()), run.stats
+
+
 def run_validate(
     *extra_vars: str, check: bool = True, inventory: Path | None = None, playbook: str = "validate.yml"
 ) -> Run:
@@ -169,13 +179,7 @@ def runs(secrets_dir_existed: bool) -> dict[str, Run]:
 
 @pytest.mark.parametrize("bad", BAD, ids=[bad.id for bad in BAD])
 def test_bad_setting_is_rejected(runs: dict[str, Run], bad: Bad) -> None:
-    run = runs[bad.id]
-    assert run.returncode != 0, run.output
-    assert run.failure_messages, run.output
-    assert any(all(fragment in message for fragment in bad.expected) for message in run.failure_messages), (
-        f"no failure message contains all of {bad.expected}: {run.failure_messages}"
-    )
-    assert all(host["changed"] == 0 for host in run.stats.values()), run.stats
+    assert_refused(runs[bad.id], bad.expected)
 
 
 def test_crax_has_no_orm_mode() -> None:

@@ -63,8 +63,12 @@ LAB_NETWORK_V6 = "fd13:213:1::/64"
 HOSTS: dict[str, str] = {
     "labdb": "10.213.0.10",
     "labapp": "10.213.0.11",
+    # The balancer's suite (test_load_balancer.py): two more app hosts and the balancer.
+    "labapp2": "10.213.0.12",
+    "labapp3": "10.213.0.13",
     "labclient1": "10.213.0.21",
     "labclient2": "10.213.0.22",
+    "lablb": "10.213.0.30",
 }
 # Lab addresses, IPv4 and IPv6: the tiers' traffic, unreachable from the controller.
 LAB_HOSTS: dict[str, str] = {
@@ -74,7 +78,15 @@ LAB_HOSTS_V6: dict[str, str] = {
     name: f"fd13:213:1::{address.rsplit('.', 1)[1]}" for name, address in HOSTS.items()
 }
 # The tier each host plays in the suite's inventories: its packet filter opens what that tier must accept.
-TIERS: dict[str, str] = {"labdb": "db", "labapp": "app", "labclient1": "client", "labclient2": "client"}
+TIERS: dict[str, str] = {
+    "labdb": "db",
+    "labapp": "app",
+    "labapp2": "app",
+    "labapp3": "app",
+    "labclient1": "client",
+    "labclient2": "client",
+    "lablb": "lb",
+}
 NETWORK_PORTS_FILE = REPO / "playbooks" / "vars" / "network.yml"
 DEFAULT_STATE_DIR = Path("/run/lab-netns")
 SSHD = "/usr/sbin/sshd"

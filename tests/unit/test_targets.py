@@ -9,28 +9,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 
+from playbooks.filter_plugins import lab_hosts, lab_targets
+from roles.app_server.filter_plugins import app_server_matrix as matrix
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"_test_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-matrix = _load(REPO / "roles" / "app_server" / "filter_plugins" / "app_server_matrix.py")
-lab_targets = _load(REPO / "playbooks" / "filter_plugins" / "lab_targets.py")
-lab_hosts = _load(REPO / "playbooks" / "filter_plugins" / "lab_hosts.py")
 MANIFESTS: dict[str, Any] = {
     path.parent.name: yaml.safe_load(path.read_text()) for path in sorted((REPO / "apps").glob("*/lab.yml"))
 }
