@@ -4,6 +4,10 @@
 lb); `groups | lab_tier_hosts(['app', 'upstream', 'lb'])` the same for the tiers named. An optional group left
 out of the inventory (or empty) is left out of the pattern, so a play never warns about a group it cannot
 match; with none of the tiers named, the pattern matches no host and the play is skipped.
+
+`groups['app'] | lab_db_connections(hostvars, 'mysql')` adds up what each app host's pools hold at most on an
+engine, as the app hosts reported it (roles/app_server, tasks_from db_demand): the database's connection limit
+is sized from it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ def lab_tier_hosts(groups: Mapping[str, Sequence[str]], tiers: Sequence[str] = T
     return ":".join(tier for tier in tiers if tier not in OPTIONAL or groups.get(tier)) or "all:!all"
 
 
+def lab_db_connections(app_hosts: Sequence[str], hostvars: Mapping[str, Any], engine: str) -> int:
+    silent = [host for host in app_hosts if "app_server_db_connections" not in hostvars[host]]
+    if silent:
+        raise ValueError(
+            f"lab_db_connections: {', '.join(silent)} did not report what their pools hold (the fact"
+            " app_server_db_connections); run the app tier's db_demand on the app hosts before the db play"
+            " (roles/app_server, tasks_from: db_demand, as playbooks/site.yml does)"
+        )
+    return sum(int(hostvars[host]["app_server_db_connections"].get(engine, 0)) for host in app_hosts)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"lab_tier_hosts": lab_tier_hosts}
+        return {"lab_tier_hosts": lab_tier_hosts, "lab_db_connections": lab_db_connections}

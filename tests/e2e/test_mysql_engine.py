@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,23 @@ def test_a_second_switch_to_mysql_changes_nothing(on_mysql: PlaybookRun) -> None
     again = run_playbook("site.yml", *SWITCH, extra=BOTH)
     assert again.returncode == 0, again.output[-4000:]
     assert again.recap()["localhost"]["changed"] == 0, again.output[-8000:]
+
+
+def test_max_connections_is_sized_from_the_app_host_s_pools(on_mysql: PlaybookRun) -> None:
+    assert on_mysql.returncode == 0, on_mysql.output[-6000:]
+    # What the app tier deployed: each target's workers and pool (lab-appctl runs one target at a time).
+    configs = [
+        json.loads(Path(f"/etc/lab/localhost/app-{fw}-mysql.json").read_text()) for fw in E2E_FRAMEWORKS
+    ]
+    held = max(config["workers"] * config["db_pool_size"] for config in configs)
+    proc = subprocess.run(
+        ["mariadb", "--defaults-file=/etc/lab/localhost/mariadb/lab.cnf", "-N", "-B", "-e",
+         "SELECT @@max_connections"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    # Twice what the pools hold, plus room for the administrator (roles/mariadb/vars/main.yml).
+    assert int(proc.stdout) == 2 * held + 32, (configs, proc.stdout)
 
 
 def test_each_target_passes_verification_on_its_engine(verified: tuple[PlaybookRun, Path]) -> None:

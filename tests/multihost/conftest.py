@@ -294,10 +294,17 @@ def _start_proxy(state_dir: Path) -> subprocess.Popen[bytes]:
     return proxy
 
 
+# Modules that must run after all others, in this order. The balancer's module adds two app hosts to the
+# database's pg_hba and leaves their pools connected: before it, the three-host module's second provisioning
+# and its "only labapp reaches Postgres" check would see them. test_teardown.py takes the lab away from every
+# host, the balancer's ones included.
+LAST_MODULES = ("test_load_balancer.py", "test_teardown.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """test_teardown.py takes the lab away from every host: it runs last, whatever else was collected."""
-    last = Path(__file__).with_name("test_teardown.py")
-    items.sort(key=lambda item: item.path == last)
+    """Run LAST_MODULES at the end, in their order, whatever else was collected (a stable sort)."""
+    rank = {Path(__file__).with_name(name): i + 1 for i, name in enumerate(LAST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path, 0))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Teardown over SSH (issue 14, point 3): the last module of the suite takes the lab away from every host.
 
-`playbooks/teardown.yml` runs against all four hosts (labclient2 was provisioned by the two-client module, or
-never: a host with nothing to take away is torn down as well). `--check` first changes nothing. Then nothing
+`playbooks/teardown.yml` runs against every host of the suite (labclient2 was provisioned by the two-client
+module, lablb, labapp2 and labapp3 by the balancer's, or never if those were not collected: a host with
+nothing to take away is torn down as well). `--check` first changes nothing. Then nothing
 of the lab is left on any host: no process in its namespace but its sshd, no listener but sshd's, no file
 under its /opt/lab, /etc/lab, /var/lib/lab, /run/lab, /var/log/lab or /var/lib/lab-state directory, no
 lab_<host> cluster, no sysctl, limits or tmpfiles snippet; its kernel settings (per network namespace) are
@@ -27,7 +28,14 @@ from .netns_lab import HOSTS
 
 pytestmark = pytest.mark.multihost
 
-GROUPS = {"db": ["labdb"], "app": ["labapp"], "client": ["labclient1", "labclient2"]}
+# Every host of the suite: the balancer's module (run just before this one) provisioned lablb, labapp2 and
+# labapp3, so the teardown of an lb group and of several app hosts is checked too.
+GROUPS = {
+    "db": ["labdb"],
+    "app": ["labapp", "labapp2", "labapp3"],
+    "client": ["labclient1", "labclient2"],
+    "lb": ["lablb"],
+}
 
 
 @dataclass

@@ -70,3 +70,28 @@ def test_the_host_pattern_has_only_the_optional_tiers_the_inventory_has() -> Non
     assert lab_hosts.lab_tier_hosts({**three, "lb": ["l"], "upstream": []}) == "db:app:client:lb"
     assert lab_hosts.lab_tier_hosts(three, ["lb"]) == "all:!all"
     assert lab_hosts.lab_tier_hosts({**three, "lb": ["l"]}, ["app", "upstream", "lb"]) == "app:lb"
+
+
+def test_an_app_host_s_demand_is_its_largest_target_per_engine() -> None:
+    settings = {"db_engines": ["postgres", "mysql"], "db_mode": "raw", "cpus": 4,
+                "framework_settings": {"django": {"threads": 6}}}  # fmt: skip
+    configs = matrix.app_server_matrix(["aiohttp", "django", "flask"], MANIFESTS, settings)
+    demand = matrix.app_server_db_connections(configs)
+    assert set(demand) == {"postgres", "mysql"}
+    held = {target: c["workers"] * c["db_pool_size"] for target, c in configs.items()}
+    # Django's threads each hold a connection: 4 workers x 6 threads; lab-appctl runs one target at a time.
+    assert held["django"] == 24
+    assert demand["postgres"] == max(held[t] for t in ("aiohttp", "django", "flask"))
+    assert demand["mysql"] == max(held[t] for t in ("aiohttp-mysql", "django-mysql", "flask-mysql"))
+
+
+def test_the_database_is_sized_from_every_app_host_s_report() -> None:
+    hostvars = {
+        "a1": {"app_server_db_connections": {"postgres": 16, "mysql": 8}},
+        "a2": {"app_server_db_connections": {"postgres": 16, "mysql": 12}},
+        "a3": {},
+    }
+    assert lab_hosts.lab_db_connections(["a1", "a2"], hostvars, "mysql") == 20
+    assert lab_hosts.lab_db_connections(["a1", "a2"], hostvars, "postgres") == 32
+    with pytest.raises(ValueError, match=r"a3 did not report what their pools hold.*db_demand"):
+        lab_hosts.lab_db_connections(["a1", "a3"], hostvars, "mysql")

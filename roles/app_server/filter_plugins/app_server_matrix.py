@@ -324,6 +324,19 @@ def app_server_targets(frameworks: Sequence[str], engines: Sequence[str]) -> lis
     ]
 
 
+def app_server_db_connections(matrix: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    """{engine: the most connections this host's pools hold on it at once}: lab-appctl runs one target at a
+    time, and every worker of a target opens its whole pool (the pools' minimum is their maximum), so it is
+    the largest workers x db_pool_size among the targets on that engine. Sizes the database's connection
+    limit (group_vars/all/tiers.yml, through the db_demand entry point)."""
+    demand: dict[str, int] = {}
+    for config in matrix.values():
+        engine = str(config.get("db_engine") or "postgres")
+        held = int(config["workers"]) * int(config["db_pool_size"])
+        demand[engine] = max(demand.get(engine, 0), held)
+    return demand
+
+
 def app_server_label(config: Mapping[str, Any], *, name_engine: bool = False) -> str:
     """The configuration in one line, e.g. "flask [gunicorn gthread, 2 workers x 8 threads, raw, nginx]", and
     "raw mysql" for the db mode on MySQL (Postgres, the default engine, is named only with name_engine).
@@ -386,6 +399,7 @@ def app_server_program(config: Mapping[str, Any], where: Mapping[str, Any]) -> d
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
+            "app_server_db_connections": app_server_db_connections,
             "app_server_matrix": app_server_matrix,
             "app_server_matrix_errors": app_server_matrix_errors,
             "app_server_program": app_server_program,

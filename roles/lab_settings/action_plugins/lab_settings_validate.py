@@ -105,6 +105,8 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             applies_to = rules.groups_of(name)
             if name in settings or (applies_to is not None and not set(applies_to) & set(groups)):
                 continue
+            if entry.get("x-from-hosts"):
+                continue
             if name == "lab_db_password" and not str(settings.get("lab_secrets_dir", "")).startswith("/"):
                 # Rendering it generates the password into lab_secrets_dir: not into a relative path, which
                 # the schema refuses below.
