@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TIERS = ("db", "app", "client")
+TIERS = ("db", "app", "client", "upstream", "lb")
 # The one place the flags' thresholds are defined (documented in docs/design.md, "Resources").
 CLIENT_SATURATED_CPU_PCT = (
     90.0  # the client host's busy CPU at or above this: the load generator was the limit
@@ -73,6 +73,7 @@ PER_CORE_COLUMNS = (
 )
 LEVEL_COLUMNS = (
     "app_cpu_pct",
+    "lb_cpu_pct",
     "db_cpu_pct",
     "db_iowait_pct",
     "client_cpu_pct",
@@ -97,7 +98,8 @@ class ResourceLoad:
 
 
 def host_tiers(hosts: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    """{host: "db+app+client"} from run.json's hosts ({"db": [...], "app": [...], "client": [...]})."""
+    """{host: "db+app+client"} from run.json's hosts ({"db": [...], "app": [...], "client": [...]}, and the
+    optional "upstream" and "lb")."""
     tiers: dict[str, list[str]] = {}
     for tier in TIERS:
         for host in hosts.get(tier, []):
@@ -286,12 +288,14 @@ def level_resources(
 ) -> pd.DataFrame:
     """LEVEL_COLUMNS for every tidy row (same index), from the samples fully inside the row's window.
 
-    app and db values are means over the tier's hosts; client values are the row's own client host.
+    app, db and lb values are means over the tier's hosts (lb: NaN without a balancer); client values are the
+    row's own client host.
     app_cpu_ms_per_1k_req divides the app hosts' CPU time by the requests of ALL clients of the point.
     """
     series = _series(samples) if len(samples) else {}
     app_hosts = [h for h in hosts.get("app", []) if h in series]
     db_hosts = [h for h in hosts.get("db", []) if h in series]
+    lb_hosts = [h for h in hosts.get("lb", []) if h in series]
     point_rps = (
         tidy.groupby(POINT_KEYS)["requestsPerSecond"].transform("sum").to_numpy(dtype="float64")
         if len(tidy)
@@ -305,12 +309,14 @@ def level_resources(
     )
     records = []
     for position, (start, end, client) in enumerate(windows):
-        masks = {h: _inside(series[h], start, end) for h in {*app_hosts, *db_hosts, client} & set(series)}
+        sampled = {*app_hosts, *db_hosts, *lb_hosts, client} & set(series)
+        masks = {h: _inside(series[h], start, end) for h in sampled}
         app_busy = [_mean_or_nan(series[h].busy[masks[h]]) for h in app_hosts]
         app_busy_known = [b for b in app_busy if not math.isnan(b)]
         db_busy = [_mean_or_nan(series[h].busy[masks[h]]) for h in db_hosts]
         db_iowait = [_mean_or_nan(series[h].iowait[masks[h]]) for h in db_hosts]
         client_busy = _mean_or_nan(series[client].busy[masks[client]]) if client in masks else math.nan
+        lb_busy = [b for b in (_mean_or_nan(series[h].busy[masks[h]]) for h in lb_hosts) if not math.isnan(b)]
         app_pct = float(np.nanmean(app_busy)) if app_busy_known else math.nan
         db_pct = float(np.nanmean(db_busy)) if any(not math.isnan(b) for b in db_busy) else math.nan
         db_io = float(np.nanmean(db_iowait)) if any(not math.isnan(b) for b in db_iowait) else math.nan
@@ -325,6 +331,7 @@ def level_resources(
         records.append(
             {
                 "app_cpu_pct": app_pct,
+                "lb_cpu_pct": float(np.mean(lb_busy)) if lb_busy else math.nan,
                 "db_cpu_pct": db_pct,
                 "db_iowait_pct": db_io,
                 "client_cpu_pct": client_busy,
@@ -379,6 +386,7 @@ def resource_warnings(tidy: pd.DataFrame) -> list[str]:
 
 SUMMARY_COLUMNS = (
     "app_cpu_pct",
+    "lb_cpu_pct",
     "db_cpu_pct",
     "client_cpu_pct",
     "app_cpu_ms_per_1k_req",
@@ -396,6 +404,9 @@ def _any_known(values: pd.Series) -> object:
 def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """One row per keys group: resource SUMMARY_COLUMNS, medians over repeats (the busiest client per repeat
     for client_cpu_pct); a flag is set when any repeat or client had it."""
+    # The balancer's column came later: a tidy frame written before it has none (no balancer then either).
+    if "lb_cpu_pct" not in tidy.columns:
+        tidy = tidy.assign(lb_cpu_pct=math.nan)
     if tidy.empty or not set(LEVEL_COLUMNS) <= set(tidy.columns):
         frame = pd.DataFrame(columns=[*keys, *SUMMARY_COLUMNS])
         return frame.astype(
@@ -403,6 +414,7 @@ def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         )
     per_repeat = tidy.groupby([*keys, "repeat"], as_index=False).agg(
         app_cpu_pct=("app_cpu_pct", "mean"),
+        lb_cpu_pct=("lb_cpu_pct", "mean"),
         db_cpu_pct=("db_cpu_pct", "mean"),
         client_cpu_pct=("client_cpu_pct", "max"),
         app_cpu_ms_per_1k_req=("app_cpu_ms_per_1k_req", "mean"),
@@ -412,6 +424,7 @@ def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     )
     summary = per_repeat.groupby(keys, as_index=False).agg(
         app_cpu_pct=("app_cpu_pct", "median"),
+        lb_cpu_pct=("lb_cpu_pct", "median"),
         db_cpu_pct=("db_cpu_pct", "median"),
         client_cpu_pct=("client_cpu_pct", "median"),
         app_cpu_ms_per_1k_req=("app_cpu_ms_per_1k_req", "median"),

@@ -5,8 +5,8 @@ object instead of reading files itself.
 What a run directory holds is described in README.md ("Results"). Loading never fails on a bad or missing
 file: each reader leaves what it could not use out and says why in ``Run.warnings`` (a run directory that
 does not exist is the one error, RunLoadError). The per-file readers stay where their format is defined
-(analysis.run_meta, events, raw_files, resources, environment); this module is the only caller that points
-them at a run directory.
+(analysis.run_meta, events, raw_files, resources, balance, environment); this module is the only caller that
+points them at a run directory.
 
 The frames of a Run are shared by everything that takes it: consumers derive new frames and never change
 them in place.
@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.balance import BalancerCounts, load_balancer_counts
 from analysis.ceiling import CEILING_FRAMEWORK
 from analysis.environment import ENVIRONMENT_FILE, load_environment
 from analysis.events import SUPERSEDED_EVENTS_FILE, attach_events, load_events
@@ -92,6 +93,7 @@ class Run:
     tidy: pd.DataFrame  # analysis.tidy's frame of the level points (no resource columns)
     saved_tidy: pd.DataFrame | None  # tidy.csv as the last summarize wrote it (None: never summarized)
     resources: ResourceLoad  # every host's samples, from resources/raw/
+    balancer: BalancerCounts  # what each app host served per second, from lb/ (empty without a balancer)
     environment: Mapping[str, Mapping[str, Any]]  # environment.json: {host: record}
     environment_segments: tuple[EnvironmentSegment, ...]  # every segment's record that could be read
     verification: Mapping[str, Verification]  # {framework: its verify/<framework>/ output}
@@ -202,6 +204,7 @@ def load_run(run_dir: Path) -> Run:
     raw = load_raw_points(run_dir)
     run_id = str(meta.get("run_id") or run_dir.name)
     resources = load_resources(run_dir, meta.get("hosts") or {})
+    balancer = load_balancer_counts(run_dir)
     environment, environment_warnings = load_environment(run_dir)
     segments, segment_warnings = _environment_segments(run_dir, environment, files)
     verification, verify_warnings = _verification(run_dir, files)
@@ -216,6 +219,7 @@ def load_run(run_dir: Path) -> Run:
         tidy=build_tidy(raw.points, run_id=run_id),
         saved_tidy=saved_tidy,
         resources=resources,
+        balancer=balancer,
         environment=environment,
         environment_segments=segments,
         verification=verification,
@@ -225,7 +229,7 @@ def load_run(run_dir: Path) -> Run:
             frameworks=tuple(framework_warnings),
             events=tuple(event_warnings),
             raw=tuple(raw.warnings),
-            resources=tuple(resources.warnings),
+            resources=(*resources.warnings, *balancer.warnings),
             environment=tuple(environment_warnings),
             other=(*segment_warnings, *superseded_warnings, *verify_warnings, *tidy_warnings),
         ),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.balance import add_level_balance
 from analysis.ceiling import CEILING_FRAMEWORK, without_ceiling
 from analysis.clients import late_start_warnings, merge_clients
 from analysis.environment import environment_warnings, render_environment
@@ -72,7 +73,7 @@ def summarize(run: Run) -> Summary:
     warnings = [f"level with errors: {line}" for line in error_warnings(run.tidy)]
     clients = merge_clients(run.tidy)
     warnings += [f"clients: {line}" for line in late_start_warnings(clients)]
-    tidy = add_level_resources(run.tidy, run.resources.samples, run.hosts)
+    tidy = add_level_balance(add_level_resources(run.tidy, run.resources.samples, run.hosts), run.balancer)
     warnings += [f"resources: {line}" for line in [*run.warnings.resources, *resource_warnings(tidy)]]
     warnings += [*run.warnings.environment, *environment_warnings(run.environment, run.hosts)]
 

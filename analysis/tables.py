@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from analysis import resources
+from analysis import balance, resources
 from analysis.ceiling import ceiling_fractions
 from analysis.stats import repeat_statistics
 from analysis.tidy import ERROR_COLUMNS
@@ -63,6 +63,7 @@ SUMMARY_COLUMNS = (
     "unstable",
     *SUMMARY_PERCENTILES,
     *resources.SUMMARY_COLUMNS,
+    *balance.SUMMARY_COLUMNS,
     "ceiling_fraction",
 )
 TABLE_SORTS = (("requestsPerSecond", False), ("latencyAvg", True))
@@ -95,6 +96,9 @@ def _flags(row: pd.Series) -> str:
         parts.append("client saturated")
     if _is_set(row["db_bound"]) and not shared_and_busy:
         parts.append("db bound")
+    if _is_set(row["lb_unbalanced"]):
+        low, high = row["lb_fair_share_min_pct"], row["lb_fair_share_max_pct"]
+        parts.append(f"lb unbalanced: app hosts at {low:.0f}-{high:.0f} % of their fair share")
     return "; ".join(parts)
 
 
@@ -130,6 +134,7 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
     )
     summary = summary.merge(repeat_statistics(per_repeat, keys, "requestsPerSecond"), on=keys, how="left")
     summary = summary.merge(resources.level_summary(tidy, keys), on=keys, how="left")
+    summary = summary.merge(balance.level_summary(tidy, keys), on=keys, how="left")
     summary["ceiling_fraction"] = ceiling_fractions(summary)
     summary["level_name"] = summary["test_type"].map(level_name)
     summary["has_errors"] = summary[list(ERROR_COLUMNS)].gt(0).any(axis=1)

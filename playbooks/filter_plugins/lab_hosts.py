@@ -5,6 +5,8 @@ lb); `groups | lab_tier_hosts(['app', 'upstream', 'lb'])` the same for the tiers
 out of the inventory (or empty) is left out of the pattern, so a play never warns about a group it cannot
 match; with none of the tiers named, the pattern matches no host and the play is skipped.
 
+`groups | lab_tier_host_list` lists the hosts of the same tiers, each once.
+
 `groups['app'] | lab_db_connections(hostvars, 'mysql')` adds up what each app host's pools hold at most on an
 engine, as the app hosts reported it (roles/app_server, tasks_from db_demand): the database's connection limit
 is sized from it.
@@ -25,6 +27,14 @@ def lab_tier_hosts(groups: Mapping[str, Sequence[str]], tiers: Sequence[str] = T
     return ":".join(tier for tier in tiers if tier not in OPTIONAL or groups.get(tier)) or "all:!all"
 
 
+def lab_tier_host_list(groups: Mapping[str, Sequence[str]], tiers: Sequence[str] = TIERS) -> list[str]:
+    """The hosts of those tiers, each once, in tier order: what a task loops over to reach every lab host."""
+    hosts: list[str] = []
+    for tier in tiers:
+        hosts += [host for host in groups.get(tier, []) if host not in hosts]
+    return hosts
+
+
 def lab_db_connections(app_hosts: Sequence[str], hostvars: Mapping[str, Any], engine: str) -> int:
     silent = [host for host in app_hosts if "app_server_db_connections" not in hostvars[host]]
     if silent:
@@ -38,4 +48,8 @@ def lab_db_connections(app_hosts: Sequence[str], hostvars: Mapping[str, Any], en
 
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
-        return {"lab_tier_hosts": lab_tier_hosts, "lab_db_connections": lab_db_connections}
+        return {
+            "lab_tier_hosts": lab_tier_hosts,
+            "lab_tier_host_list": lab_tier_host_list,
+            "lab_db_connections": lab_db_connections,
+        }

@@ -142,7 +142,9 @@ def test_a_level_gets_the_samples_fully_inside_it(tidy: pd.DataFrame) -> None:
 def test_every_level_of_the_fixture_has_resources(tidy: pd.DataFrame) -> None:
     assert len(tidy) == 4  # the primer is not a level
     assert (tidy["resource_samples"] >= 2).all()
-    assert tidy[list(LEVEL_COLUMNS)].notna().all().all()
+    # The fixture's run has no balancer: its column is the one unknown.
+    assert tidy[[c for c in LEVEL_COLUMNS if c != "lb_cpu_pct"]].notna().all().all()
+    assert tidy["lb_cpu_pct"].isna().all()
 
 
 def _samples(host: str, tier: str, busy_pct: float, iowait: float = 0.0, n: int = 5) -> list[dict[str, Any]]:
@@ -354,3 +356,20 @@ def test_flags_in_the_tables() -> None:
         "shared": "CPU saturated (wrk shares the host with the app/db)",
         "unknown": "",
     }
+
+
+def test_the_balancer_and_each_app_host_are_sampled() -> None:
+    samples = pd.DataFrame(
+        _samples("c1", "client", 20.0)
+        + _samples("a1", "app", 60.0)
+        + _samples("a2", "app", 40.0)
+        + _samples("b1", "lb", 15.0)
+        + _samples("db", "db", 30.0)
+    )
+    hosts = {"db": ["db"], "app": ["a1", "a2"], "client": ["c1"], "lb": ["b1"]}
+    first = level_resources(_one_level(), samples, hosts).iloc[0]
+    assert first["lb_cpu_pct"] == 15.0
+    assert first["app_cpu_pct"] == 50.0  # the mean of the app hosts
+    # Both app hosts' CPU time: (60 % + 40 %) of 4 cores for the 4000 requests/s of both clients.
+    assert first["app_cpu_ms_per_1k_req"] == pytest.approx((0.6 + 0.4) * 4000 / 4000 * 1000)
+    assert host_tiers(hosts)["b1"] == "lb"

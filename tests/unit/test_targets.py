@@ -95,3 +95,9 @@ def test_the_database_is_sized_from_every_app_host_s_report() -> None:
     assert lab_hosts.lab_db_connections(["a1", "a2"], hostvars, "postgres") == 32
     with pytest.raises(ValueError, match=r"a3 did not report what their pools hold.*db_demand"):
         lab_hosts.lab_db_connections(["a1", "a3"], hostvars, "mysql")
+
+
+def test_every_lab_host_once_in_tier_order() -> None:
+    groups = {"db": ["h1"], "app": ["h1", "a2"], "client": ["c1"], "lb": ["b1"], "ungrouped": ["x"]}
+    assert lab_hosts.lab_tier_host_list(groups) == ["h1", "a2", "c1", "b1"]
+    assert lab_hosts.lab_tier_host_list(groups, ["lb", "app"]) == ["b1", "h1", "a2"]
