@@ -36,6 +36,13 @@ def _repeat_range(row: Mapping[str, Any], _pipelined: bool) -> Cell:
     return text, sort_key(row["requestsPerSecond_min"])
 
 
+def _share_range(row: Mapping[str, Any], _pipelined: bool) -> Cell:
+    low, high = row["lb_fair_share_min_pct"], row["lb_fair_share_max_pct"]
+    if pd.isna(low) or pd.isna(high):
+        return "n/a", sort_key(low)
+    return f"{low:.0f}-{high:.0f}", sort_key(low)
+
+
 def _flags(row: Mapping[str, Any], _pipelined: bool) -> Cell:
     text = str(scalar(row["flags"]) or "")
     return text, text
@@ -69,10 +76,13 @@ _TABLE_COLUMNS: tuple[tuple[str, str, tuple[str, ...], Formatter], ...] = (
     ("db CPU %", "number", ("db_cpu_pct",), _plain("db_cpu_pct")),
     ("client CPU %", "number", ("client_cpu_pct",), _plain("client_cpu_pct")),
     ("app CPU ms / 1k req", "number", ("app_cpu_ms_per_1k_req",), _plain("app_cpu_ms_per_1k_req")),
+    ("lb CPU %", "number", ("lb_cpu_pct",), _plain("lb_cpu_pct")),
+    ("app hosts, % of fair", "number", ("lb_fair_share_min_pct", "lb_fair_share_max_pct"), _share_range),
     ("of ceiling", "number", ("ceiling_fraction",), _plain("ceiling_fraction", 2)),
 )
+_WITH_BALANCER = ("lb_cpu_pct", "lb_fair_share_min_pct", "lb_fair_share_max_pct")
 # Shown another way: the table's own section and level column, row shading and the flags text (errors,
-# unstable, client saturated, database-bound).
+# unstable, client saturated, database-bound, balancer unbalanced).
 _FOLDED = frozenset(
     {
         "test_type",
@@ -86,6 +96,7 @@ _FOLDED = frozenset(
         "unstable",
         "client_saturated",
         "db_bound",
+        "lb_unbalanced",
         *ERROR_COLUMNS,
     }
 )
@@ -96,9 +107,10 @@ def summary_table(summary: pd.DataFrame, test_type: str) -> dict[str, Any]:
     rows = summary[summary["test_type"] == test_type].sort_values(
         ["requestsPerSecond", "framework", "level"], ascending=[False, True, True], kind="stable"
     )
-    present = set(summary.columns)
+    # The balancer's columns only in a run that had one.
+    present = set(summary.columns) - {c for c in _WITH_BALANCER if c in summary and summary[c].isna().all()}
     columns = [c for c in _TABLE_COLUMNS if set(c[2]) <= present]
-    used = {name for c in columns for name in c[2]}
+    used = {name for c in columns for name in c[2]} | set(_WITH_BALANCER)
     others = [c for c in summary.columns if c not in used and c not in _FOLDED]
     header = [
         ("framework", "text"),

@@ -35,14 +35,11 @@ def lab_tier_host_list(groups: Mapping[str, Sequence[str]], tiers: Sequence[str]
     return hosts
 
 
-def lab_db_connections(app_hosts: Sequence[str], hostvars: Mapping[str, Any], engine: str) -> int:
-    silent = [host for host in app_hosts if "app_server_db_connections" not in hostvars[host]]
-    if silent:
-        raise ValueError(
-            f"lab_db_connections: {', '.join(silent)} did not report what their pools hold (the fact"
-            " app_server_db_connections); run the app tier's db_demand on the app hosts before the db play"
-            " (roles/app_server, tasks_from: db_demand, as playbooks/site.yml does)"
-        )
+def lab_db_connections(app_hosts: Sequence[str], hostvars: Mapping[str, Any], engine: str) -> int | None:
+    """None until every app host has reported (site.yml's db_demand play): a playbook that only records the
+    settings (environment.yml) renders it too, and the db role's preflight refuses None by name."""
+    if any("app_server_db_connections" not in hostvars[host] for host in app_hosts):
+        return None
     return sum(int(hostvars[host]["app_server_db_connections"].get(engine, 0)) for host in app_hosts)
 
 

@@ -80,6 +80,8 @@ def test_a_run_goes_through_the_balancer(
         str(lb_inventory),
         extra={
             **TINY,
+            # Long enough for whole seconds of counts and resource samples inside each level.
+            "lab_duration_s": 3,
             "lab_frameworks": ["aiohttp"],
             "lab_test_types": types,
             "lab_ceiling": False,
@@ -97,3 +99,12 @@ def test_a_run_goes_through_the_balancer(
         log.seek(before)
         backends = {line.split()[1] for line in log if line.strip()}
     assert backends == {"127.0.0.1:8080"}, backends
+    # The balancer's counts came back with the run, and every level says how the requests were spread: all
+    # on the one app host, its fair share exactly.
+    counts = json.loads((run_dir / "lb" / "localhost.json").read_text())
+    assert counts["backends"] == {"127.0.0.1:8080": 1}, counts["backends"]
+    assert {entry[1] for entry in counts["counts"]} == {"127.0.0.1:8080"}
+    levels = tidy[tidy["test_type"] == "json"]
+    assert (levels["lb_requests"] >= 100).all(), levels[["level", "lb_requests"]]
+    assert (levels["lb_fair_share_min_pct"] == 100).all() and not levels["lb_unbalanced"].any()
+    assert tidy["lb_cpu_pct"].notna().any(), "the balancer's host was not sampled"
