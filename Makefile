@@ -133,7 +133,7 @@ test: export LAB_FAULTS_PROVISIONED = 1
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy analysis labcore wrk_scripts roles/lab_settings/action_plugins playbooks/filter_plugins playbooks/lookup_plugins playbooks/files playbooks/library roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files roles/lb/files roles/benchmark/filter_plugins \
+	$(VENV)/bin/mypy analysis labcore wrk_scripts roles/lab_settings/action_plugins playbooks/filter_plugins playbooks/lookup_plugins playbooks/files playbooks/library roles/lab_base/files playbooks/scenario_sweep.py roles/upstream/files roles/benchmark/filter_plugins \
 		apps/_common/scenarios.py tests benchmarks labkit
 	$(VENV)/bin/ansible-lint --offline
 
