@@ -6,6 +6,9 @@ Each event has ``framework``, ``event``, ``test_types``, ``message`` and ``time_
 - ``app_crashed``: the app server's processes changed during a test type (a worker or the server died under
   load); the app tier was restarted before the next type. The type's levels keep their numbers and are flagged
   by their errors.
+- ``app_host_lost``: behind a balancer, an app host (``hosts``) did not answer at its own address after a test
+  type; the balancer served its share from the others. The type's levels are flagged by their balance
+  (analysis.balance).
 - ``database_unreachable``: the app tier could not reach the database before or right after a test type (or
   before the framework started); the types it names failed.
 """
