@@ -187,4 +187,7 @@ def test_results_have_the_shape_of_a_localhost_run(benchmarked: Path, tmp_path: 
         assert len(grades) == len(TYPES) - 1 and set(grades.values()) == {"pass"}, results["verify"]
         assert results["rawData"]["json"][framework], results["rawData"]["json"]  # measured
     run = json.loads((benchmarked / "run.json").read_text())
-    assert run["hosts"] == {"db": ["labdb"], "app": ["labapp"], "client": ["labclient1"]}
+    # The optional tiers are named too, empty without them.
+    assert run["hosts"] == {
+        "db": ["labdb"], "app": ["labapp"], "client": ["labclient1"], "upstream": [], "lb": []
+    }  # fmt: skip
