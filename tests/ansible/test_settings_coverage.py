@@ -124,6 +124,8 @@ DERIVED = {
     "lab_db_engines": "the engines of lab_db_engine, as a list",
     "lab_db_roles": "the role of each engine of lab_db_engine",
     "lb_backends": "the app hosts, each with its lab_address, app_server_port and lb_weight",
+    # Its range is roles/mariadb's (tests/unit/test_mariadb_settings.py, tests/e2e/test_mariadb_role.py).
+    "mariadb_app_connections": "what the app hosts' pools hold on MariaDB, summed from their reports",
 }
 
 
