@@ -116,8 +116,9 @@ test-deps: controller-deps
 # of the other lane, waits for its lock. The second lane's output is kept in a log and printed when it ends. The
 # packages and the venv come first, so that the lanes never run apt or pip on them together.
 MULTIHOST_LOG = .pytest_cache/test-multihost.log
-LOCAL_SUITES = e2e faults test-teardown
-OTHER_SUITES = test-multihost unit apps report verify matrix scenarios
+# The multi-host suite alone takes about 43 minutes: the unit and report suites (no tiers) open the first lane.
+LOCAL_SUITES = unit report e2e faults test-teardown
+OTHER_SUITES = test-multihost apps verify matrix scenarios
 test: lint test-deps
 	@mkdir -p $(dir $(MULTIHOST_LOG))
 	@echo "$(OTHER_SUITES) run beside the other suites; their output goes to $(MULTIHOST_LOG), printed when they end"
