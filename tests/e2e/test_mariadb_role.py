@@ -200,8 +200,8 @@ def test_the_server_runs_with_the_settings_of_its_file(instance: Instance) -> No
             " UNION ALL SELECT 'socket', @@socket"
         ).splitlines()
     )
-    # The role's defaults (the playbook passes the default app connections, 512): twice over plus 32; a quarter
-    # of this host's memory.
+    # The role's defaults (the playbook passes the default app connections, 512): twice over plus 32; a
+    # quarter of this host's memory.
     assert values["max_connections"] == str(2 * 512 + 32)
     mem_mb = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
     # InnoDB rounds the pool up to a whole number of its chunks (128 MiB by default).
