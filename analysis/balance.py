@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.resources import any_known
+
 LB_DIR = "lb"
 BALANCE_COLUMNS = ("lb_requests", "lb_fair_share_min_pct", "lb_fair_share_max_pct", "lb_unbalanced")
 # Off its fair share by more than a quarter of it (issue 18's +/-25 % of an equal share).
@@ -66,8 +68,10 @@ def parse_counts(document: Mapping[str, Any], lb: str) -> tuple[pd.DataFrame, di
             raise ValueError(f"count {entry!r} is not [second, backend, status, requests]")
         second, backend, status, requests = entry
         rows.append((int(second), str(backend), int(status), int(requests), lb))
-    frame = pd.DataFrame(rows, columns=["second", "backend", "status", "requests", "lb"]) if rows else None
-    return (frame if frame is not None else _empty_counts()), {str(k): int(v) for k, v in backends.items()}
+    weights = {str(k): int(v) for k, v in backends.items()}
+    if not rows:
+        return _empty_counts(), weights
+    return pd.DataFrame(rows, columns=["second", "backend", "status", "requests", "lb"]), weights
 
 
 def load_balancer_counts(run_dir: Path) -> BalancerCounts:
@@ -95,6 +99,7 @@ def level_balance(tidy: pd.DataFrame, balancer: BalancerCounts) -> pd.DataFrame:
     backends = sorted(balancer.weights)
     fair = np.array([balancer.weights[b] for b in backends], dtype="float64")
     fair = fair / fair.sum() if len(fair) else fair
+    seconds = per_second.index.to_numpy(dtype="float64")
     records = []
     for start, end in zip(tidy["start_ms"], tidy["end_ms"], strict=True):
         record: dict[str, Any] = {
@@ -104,7 +109,6 @@ def level_balance(tidy: pd.DataFrame, balancer: BalancerCounts) -> pd.DataFrame:
             "lb_unbalanced": pd.NA,
         }
         if len(per_second) and backends:
-            seconds = per_second.index.to_numpy(dtype="float64")
             inside = per_second[(seconds * 1000 >= float(start)) & ((seconds + 1) * 1000 <= float(end))]
             served = np.array([inside[b].sum() if b in inside else 0 for b in backends], dtype="float64")
             # Requests to hosts the balancer was not told of (a retry's "-") count in the total only.
@@ -129,11 +133,6 @@ def add_level_balance(tidy: pd.DataFrame, balancer: BalancerCounts) -> pd.DataFr
 SUMMARY_COLUMNS = ("lb_fair_share_min_pct", "lb_fair_share_max_pct", "lb_unbalanced")
 
 
-def _any_known(values: pd.Series) -> object:
-    known = values.dropna()
-    return pd.NA if known.empty else bool(known.astype(bool).any())
-
-
 def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """One row per keys group: the least and the most served app host's share of its fair share over every
     repeat (the extremes: a share is not averaged away), unbalanced when any repeat was."""
@@ -144,6 +143,6 @@ def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     summary = tidy.groupby(keys, as_index=False).agg(
         lb_fair_share_min_pct=("lb_fair_share_min_pct", "min"),
         lb_fair_share_max_pct=("lb_fair_share_max_pct", "max"),
-        lb_unbalanced=("lb_unbalanced", _any_known),
+        lb_unbalanced=("lb_unbalanced", any_known),
     )
     return summary.astype({"lb_unbalanced": "boolean"})

@@ -396,7 +396,8 @@ SUMMARY_COLUMNS = (
 )
 
 
-def _any_known(values: pd.Series) -> object:
+def any_known(values: pd.Series) -> object:
+    """A flag over several rows: set when any known row has it, unknown (<NA>) when no row is known."""
     known = values.dropna()
     return pd.NA if known.empty else bool(known.astype(bool).any())
 
@@ -418,8 +419,8 @@ def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         db_cpu_pct=("db_cpu_pct", "mean"),
         client_cpu_pct=("client_cpu_pct", "max"),
         app_cpu_ms_per_1k_req=("app_cpu_ms_per_1k_req", "mean"),
-        client_saturated=("client_saturated", _any_known),
-        db_bound=("db_bound", _any_known),
+        client_saturated=("client_saturated", any_known),
+        db_bound=("db_bound", any_known),
         client_shares_host=("client_shares_host", "any"),
     )
     summary = per_repeat.groupby(keys, as_index=False).agg(
@@ -428,8 +429,8 @@ def level_summary(tidy: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         db_cpu_pct=("db_cpu_pct", "median"),
         client_cpu_pct=("client_cpu_pct", "median"),
         app_cpu_ms_per_1k_req=("app_cpu_ms_per_1k_req", "median"),
-        client_saturated=("client_saturated", _any_known),
-        db_bound=("db_bound", _any_known),
+        client_saturated=("client_saturated", any_known),
+        db_bound=("db_bound", any_known),
         client_shares_host=("client_shares_host", "any"),
     )
     return summary.astype({"client_saturated": "boolean", "db_bound": "boolean"})
