@@ -11,7 +11,10 @@ tidy.csv gains BALANCE_COLUMNS, from the seconds wholly inside each level's [sta
   lb_fair_share_max_pct    the most served one's (fair share: its weight over the sum of the weights)
   lb_unbalanced            some app host's share is off its fair share by more than UNBALANCED_TOLERANCE
                            (an app host that served nothing while the others did counts at 0 %)
-The shares are of the whole point: several clients' rows of one point carry the same values.
+The shares are of the whole point: several clients' rows of one point carry the same values. While the
+scale-out curve measures a framework on the first N app hosts (its record's metadata.app_hosts), the fair
+shares are among those N, in the order the balancer lists its backends (the app group's): the others served
+nothing by design.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class BalancerCounts:
     """Every balancer's counts of the run: one row per second x app host x status, and the weights."""
 
     counts: pd.DataFrame  # second, backend, status, requests, lb
-    weights: Mapping[str, int]  # {"<address:port>": weight}, every balancer's app hosts
+    weights: Mapping[str, int]  # {"<address:port>": weight}, every balancer's app hosts, in its order
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -89,19 +92,23 @@ def load_balancer_counts(run_dir: Path) -> BalancerCounts:
     return BalancerCounts(counts, weights, tuple(warnings))
 
 
-def level_balance(tidy: pd.DataFrame, balancer: BalancerCounts) -> pd.DataFrame:
-    """BALANCE_COLUMNS for every tidy row (same index)."""
+def level_balance(
+    tidy: pd.DataFrame, balancer: BalancerCounts, app_hosts: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """BALANCE_COLUMNS for every tidy row (same index). app_hosts: {framework: N} of the frameworks measured
+    on the first N app hosts only (the scale-out curve)."""
     per_second = (
         balancer.counts.groupby(["second", "backend"])["requests"].sum().unstack(fill_value=0)
         if len(balancer.counts)
         else pd.DataFrame()
     )
-    backends = sorted(balancer.weights)
-    fair = np.array([balancer.weights[b] for b in backends], dtype="float64")
-    fair = fair / fair.sum() if len(fair) else fair
+    ordered = list(balancer.weights)
     seconds = per_second.index.to_numpy(dtype="float64")
     records = []
-    for start, end in zip(tidy["start_ms"], tidy["end_ms"], strict=True):
+    for framework, start, end in zip(tidy["framework"], tidy["start_ms"], tidy["end_ms"], strict=True):
+        backends = ordered[: (app_hosts or {}).get(str(framework), len(ordered))]
+        fair = np.array([balancer.weights[b] for b in backends], dtype="float64")
+        fair = fair / fair.sum() if len(fair) else fair
         record: dict[str, Any] = {
             "lb_requests": math.nan,
             "lb_fair_share_min_pct": math.nan,
@@ -124,10 +131,12 @@ def level_balance(tidy: pd.DataFrame, balancer: BalancerCounts) -> pd.DataFrame:
     return frame.astype({"lb_requests": "float64", "lb_unbalanced": "boolean"})
 
 
-def add_level_balance(tidy: pd.DataFrame, balancer: BalancerCounts) -> pd.DataFrame:
+def add_level_balance(
+    tidy: pd.DataFrame, balancer: BalancerCounts, app_hosts: Mapping[str, int] | None = None
+) -> pd.DataFrame:
     """tidy with BALANCE_COLUMNS appended (replaced when present)."""
     base = tidy.drop(columns=[c for c in BALANCE_COLUMNS if c in tidy.columns])
-    return pd.concat([base, level_balance(base, balancer)], axis=1)
+    return pd.concat([base, level_balance(base, balancer, app_hosts)], axis=1)
 
 
 SUMMARY_COLUMNS = ("lb_fair_share_min_pct", "lb_fair_share_max_pct", "lb_unbalanced")

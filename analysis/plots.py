@@ -13,6 +13,8 @@ state), so building plots is safe in any process and any thread.
 - ``cpu-per-request``: the app tier's CPU milliseconds per 1,000 requests, when the tidy frame has it.
 - ``resources``: CPU, network, memory and context switches of every host over the run, with the measured
   levels shaded and each framework/type labelled.
+- ``scaleout-<type>``: peak requests/s against the number of app hosts behind the balancer, one line per
+  framework on an engine, beside the ideal N x rps(1) (analysis.scaleout), when the run measured a curve.
 - ``compare-<type>``: requests/s of two runs on one chart (comparison report).
 """
 
@@ -452,8 +454,40 @@ def comparison_figure(summaries: Sequence[tuple[str, pd.DataFrame]], test_type: 
     return figure
 
 
+def scaleout_figure(scaleout: pd.DataFrame, test_type: str) -> Figure:
+    """Peak requests/s against N app hosts, each curve with its ideal (dashed) from its N = 1 point."""
+    rows = scaleout[scaleout["test_type"] == test_type]
+    colors = framework_colors(rows["curve"].unique().tolist())
+    figure = _new_figure(8, 4.5)
+    ax = figure.add_subplot()
+    for curve, group in rows.groupby("curve", sort=True):
+        group = group.sort_values("app_hosts")
+        color = colors[str(curve)]
+        ax.plot(group["app_hosts"], group["requestsPerSecond"], color=color, marker="o", label=str(curve))
+        one = group[group["app_hosts"] == 1]["requestsPerSecond"]
+        if len(one):
+            ideal = group["app_hosts"] * float(one.iloc[0])
+            ax.plot(
+                group["app_hosts"], ideal, color=color, linestyle="--", alpha=0.5, label=f"{curve}, ideal"
+            )
+    hosts = sorted({int(n) for n in rows["app_hosts"]})
+    ax.xaxis.set_major_locator(FixedLocator(hosts))
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.set_xlabel("app hosts behind the balancer")
+    ax.set_ylabel("peak requests/s")
+    ax.set_title(f"{test_type}: scale-out")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return figure
+
+
 def run_plots(
-    tidy: pd.DataFrame, summary: pd.DataFrame, samples: pd.DataFrame | None, order: Sequence[str] = ()
+    tidy: pd.DataFrame,
+    summary: pd.DataFrame,
+    samples: pd.DataFrame | None,
+    order: Sequence[str] = (),
+    scaleout: pd.DataFrame | None = None,
 ) -> list[Plot]:
     """Every plot a run's data allows; test types in ``order`` (the run's), then by name."""
     plots = []
@@ -470,6 +504,16 @@ def run_plots(
         if latency is not None:
             plots.append(
                 Plot(f"latency-{test_type}", f"{test_type}: latency percentiles", str(test_type), latency)
+            )
+    if scaleout is not None:
+        for test_type in _ordered(scaleout["test_type"].unique(), order):
+            plots.append(
+                Plot(
+                    f"scaleout-{test_type}",
+                    f"{test_type}: scale-out",
+                    "scaleout",
+                    scaleout_figure(scaleout, str(test_type)),
+                )
             )
     cpu = cpu_per_request_figure(tidy, order)
     if cpu is not None:

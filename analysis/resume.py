@@ -47,6 +47,7 @@ SHAPING = (
     "db_mode",
     "scenario_params",
     "ceiling",
+    "app_host_counts",
     "servers",
     "apps_digest",
 )

@@ -21,6 +21,7 @@ from analysis.environment import environment_warnings, render_environment
 from analysis.events import event_lines, render_events
 from analysis.resources import add_level_resources, resource_warnings
 from analysis.run import Run
+from analysis.scaleout import SCALEOUT_FILE, app_hosts_of, render_scaleout, scale_out
 from analysis.tables import build_summary, render_tables
 from analysis.tfb_results import build_tfb_results, validate_tfb_results
 from analysis.tidy import error_warnings
@@ -32,7 +33,15 @@ RESULTS_FILE = "results.json"
 SAMPLES_FILE = "resources/samples.csv"
 PER_CORE_FILE = "resources/cpu_per_core.csv"
 # Every file a summarized run directory gains (analysis.outputs writes them).
-SUMMARY_FILES = (TIDY_FILE, CLIENTS_FILE, SAMPLES_FILE, PER_CORE_FILE, SUMMARY_FILE, RESULTS_FILE)
+SUMMARY_FILES = (
+    TIDY_FILE,
+    CLIENTS_FILE,
+    SAMPLES_FILE,
+    PER_CORE_FILE,
+    SUMMARY_FILE,
+    SCALEOUT_FILE,
+    RESULTS_FILE,
+)
 
 
 class NoLevelData(ValueError):
@@ -48,6 +57,7 @@ class Summary:
     samples: pd.DataFrame  # resources/samples.csv
     per_core: pd.DataFrame  # resources/cpu_per_core.csv
     summary: pd.DataFrame  # summary.csv, the tables' data
+    scaleout: pd.DataFrame  # scaleout.csv, the scale-out curve (empty unless the run measured one)
     results: Mapping[str, Any]  # results.json
     warnings: tuple[str, ...]  # what summarize warns about, after the run's loading warnings
     report_warnings: tuple[str, ...]  # the errors and warnings the report lists
@@ -73,11 +83,16 @@ def summarize(run: Run) -> Summary:
     warnings = [f"level with errors: {line}" for line in error_warnings(run.tidy)]
     clients = merge_clients(run.tidy)
     warnings += [f"clients: {line}" for line in late_start_warnings(clients)]
-    tidy = add_level_balance(add_level_resources(run.tidy, run.resources.samples, run.hosts), run.balancer)
+    tidy = add_level_balance(
+        add_level_resources(run.tidy, run.resources.samples, run.hosts),
+        run.balancer,
+        app_hosts_of(run.frameworks),
+    )
     warnings += [f"resources: {line}" for line in [*run.warnings.resources, *resource_warnings(tidy)]]
     warnings += [*run.warnings.environment, *environment_warnings(run.environment, run.hosts)]
 
     summary = build_summary(tidy)
+    scaleout = scale_out(summary, run.frameworks)
     results = build_tfb_results(
         without_ceiling(tidy),
         run.meta,
@@ -97,6 +112,7 @@ def summarize(run: Run) -> Summary:
         (environment_text + "\n" if environment_text else "")
         + render_tables(summary, framework_labels(run.frameworks))
         + "\n"
+        + (render_scaleout(scaleout) + "\n" if len(scaleout) else "")
         + render_events(run.frameworks)
     )
     return Summary(
@@ -105,6 +121,7 @@ def summarize(run: Run) -> Summary:
         samples=run.resources.samples,
         per_core=run.resources.per_core,
         summary=summary,
+        scaleout=scaleout,
         results=results,
         warnings=tuple(warnings),
         report_warnings=tuple(report_warnings),

@@ -41,6 +41,7 @@ def framework_record(
     db_mode: str = "raw",
     db_engine: str = "postgres",
     app: str | None = None,
+    app_hosts: int | None = None,
     ceiling_path: str | None = None,
 ) -> dict[str, Any]:
     """The record of ``framework`` (or of the ceiling, with ``ceiling_path``).
@@ -50,6 +51,7 @@ def framework_record(
 
     swept_types: the types that passed verification (benchmarked). verify: the grade of each type (None: the
     framework never got to verification, so every type of ``test_types`` failed). manifest: apps/<fw>/lab.yml.
+    app_hosts: how many app hosts served it (the first ones behind the balancer; None: not recorded).
     config: the effective server configuration roles/app_server wrote when it deployed the framework (None:
     deployed before that file existed, so unknown, never guessed). start_errors: why the app did not start.
     """
@@ -102,6 +104,8 @@ def framework_record(
             "db_mode": config.get("db_mode", db_mode),
             "db_engine": config.get("db_engine", db_engine),
             "nginx": config.get("nginx"),
+            # The scale-out curve's N (analysis/scaleout.py): the app hosts that served the target.
+            "app_hosts": int(app_hosts) if app_hosts is not None else None,
         },
     }
 

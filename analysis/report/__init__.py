@@ -38,10 +38,12 @@ class RunReport:
 def run_report(run: Run, summary: Summary) -> RunReport:
     """The report of a summarized run; its links assume the run directory holds summarize's files."""
     order = report_test_types(run, summary.summary)
-    figures = run_plots(summary.tidy, summary.summary, summary.samples, order)
+    figures = run_plots(summary.tidy, summary.summary, summary.samples, order, summary.scaleout)
     plots = tuple(render_plot(plot) for plot in figures)
     present = frozenset({*(str(p) for p in run.files), *SUMMARY_FILES})
-    context = report_context(run, summary.tidy, summary.summary, plots, summary.report_warnings, present)
+    context = report_context(
+        run, summary.tidy, summary.summary, plots, summary.report_warnings, present, summary.scaleout
+    )
     return RunReport(render("report.html.j2", context), plots)
 
 

@@ -25,6 +25,7 @@ from analysis.report.formatting import (
 )
 from analysis.report.summary_table import summary_table
 from analysis.run import VERIFY_DIR, Run
+from analysis.scaleout import SCALEOUT_FILE
 from analysis.summarize import RESULTS_FILE, SAMPLES_FILE, SUMMARY_FILE, TIDY_FILE
 from analysis.tidy import error_warnings
 
@@ -34,6 +35,7 @@ RUN_FILES = (
     ("environment.json", "hosts: hardware, OS, software versions"),
     (TIDY_FILE, "one row per framework x type x level x repeat x client"),
     (SUMMARY_FILE, "the tables' data"),
+    (SCALEOUT_FILE, "the scale-out curve: peak requests/s on N app hosts, efficiency"),
     (RESULTS_FILE, "TechEmpower results format"),
     (SAMPLES_FILE, "resource samples of every host"),
 )
@@ -161,6 +163,21 @@ def plot_view(plot: RenderedPlot) -> dict[str, str]:
     }
 
 
+def _scaleout_rows(scaleout: pd.DataFrame) -> list[dict[str, str]]:
+    return [
+        {
+            "test_type": str(row["test_type"]),
+            "curve": str(row["curve"]),
+            "app_hosts": str(int(row["app_hosts"])),
+            "level": str(int(row["level"])),
+            "rps": f"{float(row['requestsPerSecond']):,.0f}",
+            "efficiency": "n/a" if pd.isna(row["efficiency"]) else f"{float(row['efficiency']):.2f}",
+            "flags": str(row["flags"] or ""),
+        }
+        for row in scaleout.to_dict("records")
+    ]
+
+
 def report_context(
     run: Run,
     tidy: pd.DataFrame,
@@ -168,6 +185,7 @@ def report_context(
     plots: Sequence[RenderedPlot],
     warnings: Sequence[str],
     present: frozenset[str],
+    scaleout: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The template's context; ``present`` are the files the run directory holds beside the report."""
     types = report_test_types(run, summary)
@@ -205,6 +223,8 @@ def report_context(
         "test_types": types,
         "frameworks": framework_rows(run, summary, types),
         "sections": sections,
+        "scaleout": _scaleout_rows(scaleout) if scaleout is not None else [],
+        "scaleout_plots": [plot_view(p) for p in plots if p.section == "scaleout"],
         "cpu_plots": [plot_view(p) for p in plots if p.section == "cpu"],
         "resource_plots": [plot_view(p) for p in plots if p.section == "resources"],
         "failed_frameworks": failed,

@@ -25,7 +25,7 @@ GROUP_VARS = sorted((REPO / "group_vars" / "all").glob("*.yml"))
 NUMBERS = (
     '{"lab_duration_s": 0, "lab_primer_duration_s": 0, "lab_primer_concurrency": 70000, "lab_pause_s": -1,'
     ' "lab_wrk_timeout_s": 0, "lab_db_wait_s": 4000, "lab_client_start_margin_s": 0,'
-    ' "lab_client_start_slack_s": 601}',
+    ' "lab_client_start_slack_s": 601, "lab_app_host_counts": [1, 0]}',
 )
 TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_only": "maybe"}',)
 PORTS = (
@@ -61,6 +61,12 @@ MORE_BAD = [
     Bad("start-slack-above", NUMBERS, ("lab_client_start_slack_s=601", "0..600")),
     Bad("warmup-duration-text", TYPES, ("lab_warmup_duration_s", "long")),
     Bad("ceiling-not-a-bool", TYPES, ("lab_ceiling", "maybe", "bool")),
+    Bad("app-host-count-zero", NUMBERS, ("lab_app_host_counts", "0", "1..1000")),
+    Bad(
+        "app-host-counts-without-a-balancer",
+        ('{"lab_app_host_counts": [1, 2]}',),
+        ("lab_app_host_counts=[1, 2]", "needs a balancer", "no host in group lb"),
+    ),
     Bad("verify-only-not-a-bool", TYPES, ("lab_verify_only", "maybe", "bool")),
     Bad("results-dir-relative", PATHS, ("lab_results_dir", "results", "absolute")),
     # Tier wiring (group_vars/all/tiers.yml).

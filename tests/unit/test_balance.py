@@ -145,3 +145,15 @@ def test_a_file_that_is_not_counts_is_a_warning(tmp_path: Path) -> None:
     assert balancer.counts.empty and "lb/lablb.json" in balancer.warnings[0]
     with pytest.raises(ValueError, match="is not"):
         parse_counts({"counts": [[1, 2]], "backends": {}}, "lablb")
+
+
+def test_on_the_first_n_app_hosts_the_fair_share_is_among_them(tmp_path: Path) -> None:
+    # The curve measured aiohttp-x2 on A and B (the balancer's first two): C served nothing, by design.
+    lines = [line for s in range(T0, T0 + 4) for line in _lines(s, {A: 100, B: 95})]
+    balancer = load_balancer_counts(_counts(lines, tmp_path))
+    assert list(balancer.weights) == [A, B, C]
+    level = _level(T0, T0 + 4).assign(framework="aiohttp-x2")
+    row = add_level_balance(level, balancer, {"aiohttp-x2": 2}).iloc[0]
+    assert not bool(row["lb_unbalanced"]) and row["lb_fair_share_max_pct"] == pytest.approx(100 * 100 / 97.5)
+    # Counted on all three it would be flagged: the count is what makes it fair.
+    assert bool(add_level_balance(level, balancer).iloc[0]["lb_unbalanced"])

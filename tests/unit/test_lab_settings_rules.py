@@ -307,3 +307,16 @@ def test_every_knob_of_the_schema_has_a_kind_or_an_owner() -> None:
         assert owner in (None, "app_server_matrix", "postgres_settings", "mariadb_settings"), name
         assert owner or "type" in entry or "anyOf" in entry, f"{name}: neither a type nor an owner"
     assert set(rules.knobs(checked_by="app_server_matrix")) == set(rules.MATRIX_KNOBS)
+
+
+def test_the_scale_out_counts_need_a_balancer_and_that_many_app_hosts() -> None:
+    inventory = {"db": ["d"], "app": ["a1", "a2", "a3"], "client": ["c"], "lb": ["l"]}
+    balanced = rules.Host("c", ["client"], inventory, APPS, "apps")
+    settings = {name: value for name, value in _good().items() if rules.groups_of(name) in (None, ["client"])}
+    assert rules.settings_problems({**settings, "lab_app_host_counts": [1, 2, 3]}, balanced) == []
+    (too_many,) = rules.settings_problems({**settings, "lab_app_host_counts": [2, 4]}, balanced)
+    assert "asks for 4 app host(s)" in too_many and "counts 1..3" in too_many, too_many
+    unbalanced = rules.Host("c", ["client"], {k: v for k, v in inventory.items() if k != "lb"}, APPS, "apps")
+    (no_lb,) = rules.settings_problems({**settings, "lab_app_host_counts": [1]}, unbalanced)
+    assert "needs a balancer" in no_lb, no_lb
+    assert rules.settings_problems({**settings, "lab_app_host_counts": []}, unbalanced) == []

@@ -101,3 +101,19 @@ def test_every_lab_host_once_in_tier_order() -> None:
     groups = {"db": ["h1"], "app": ["h1", "a2"], "client": ["c1"], "lb": ["b1"], "ungrouped": ["x"]}
     assert lab_hosts.lab_tier_host_list(groups) == ["h1", "a2", "c1", "b1"]
     assert lab_hosts.lab_tier_host_list(groups, ["lb", "app"]) == ["b1", "h1", "a2"]
+
+
+def test_each_target_is_measured_on_each_count_of_app_hosts() -> None:
+    app = matrix.app_server_targets(["flask", "aiohttp"], ["postgres", "mysql"])
+    every = lab_targets.lab_targets(app, ["aiohttp"], app_hosts=3)
+    assert [(t["name"], t["unit"], t["app_hosts"]) for t in every] == [
+        ("aiohttp", "aiohttp", 3),
+        ("aiohttp-mysql", "aiohttp-mysql", 3),
+    ]
+    curve = lab_targets.lab_targets(app, ["aiohttp"], app_hosts=3, app_host_counts=[1, 3])
+    assert [(t["name"], t["unit"], t["engine"], t["app_hosts"]) for t in curve] == [
+        ("aiohttp-x1", "aiohttp", "postgres", 1),
+        ("aiohttp-x3", "aiohttp", "postgres", 3),
+        ("aiohttp-mysql-x1", "aiohttp-mysql", "mysql", 1),
+        ("aiohttp-mysql-x3", "aiohttp-mysql", "mysql", 3),
+    ]

@@ -508,6 +508,25 @@ def _tier_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
     return problems
 
 
+def _scale_out_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
+    counts = settings.get("lab_app_host_counts") or []
+    if not counts:
+        return []
+    app_hosts = len(host.inventory.get("app", ()))
+    if not host.inventory.get("lb"):
+        return [
+            f"lab_app_host_counts={_show(counts)} needs a balancer: the inventory has no host in group lb;"
+            " allowed: [] without an lb group (inventory/example-lb.yml has one)."
+        ]
+    over = [count for count in counts if count > app_hosts]
+    if over:
+        return [
+            f"lab_app_host_counts={_show(counts)} asks for {', '.join(map(str, over))} app host(s), but the"
+            f" inventory's app group has {app_hosts}; allowed: counts 1..{app_hosts}."
+        ]
+    return []
+
+
 def _inventory_problems(host: Host) -> list[str]:
     empty = [group for group in TIER_GROUPS if not host.inventory.get(group)]
     if not empty:
@@ -533,6 +552,7 @@ def rule_problems(settings: Mapping[str, Any], host: Host) -> list[str]:
         + _matrix_problems(settings, host)
         + _tier_problems(settings, host)
         + _postgres_problems(settings, host)
+        + _scale_out_problems(settings, host)
         + _inventory_problems(host)
     )
 
