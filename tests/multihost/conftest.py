@@ -12,6 +12,7 @@ tests.multihost.netns_lab down --purge`` does the same by hand.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -307,16 +308,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path, 0))
 
 
-@pytest.fixture(scope="session")
-def mh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHostLab]:
-    if os.geteuid() != 0:
-        pytest.skip("the multi-host lab needs root (network namespaces, a bridge, one sshd per host)")
-    if shutil.which("ip") is None:
-        pytest.skip("the multi-host lab needs `ip` (apt-get install iproute2)")
+@contextlib.contextmanager
+def multihost_lab(work_dir: Path) -> Iterator[MultiHostLab]:
+    """The namespace lab with its package proxy, torn down (purged) when the block ends, whatever happened;
+    the test session's and benchmarks/scale_out.py's."""
     _install_packages()
     problems = netns_lab.missing_prerequisites()
     assert not problems, problems
-    work_dir = tmp_path_factory.mktemp("multihost")
     # One lab per machine (fixed names and addresses): a second session waits for the first.
     with open(LOCK_FILE, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -332,6 +330,16 @@ def mh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHostLab]:
                 _keep_logs(lab.state_dir)
         finally:
             netns_lab.down(purge=True)
+
+
+@pytest.fixture(scope="session")
+def mh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHostLab]:
+    if os.geteuid() != 0:
+        pytest.skip("the multi-host lab needs root (network namespaces, a bridge, one sshd per host)")
+    if shutil.which("ip") is None:
+        pytest.skip("the multi-host lab needs `ip` (apt-get install iproute2)")
+    with multihost_lab(tmp_path_factory.mktemp("multihost")) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="session")
