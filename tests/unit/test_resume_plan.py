@@ -62,6 +62,10 @@ def test_every_shaping_difference_is_named_recorded_then_now() -> None:
         'apps_digest: (not recorded) -> "abc"',
     ]
     assert set(SHAPING) >= {"duration_s", "repeats", "pipeline_depth", "db_mode", "servers", "apps_digest"}
+    # Other counts of app hosts behind the balancer measure other points (the scale-out curve).
+    curve = {**RECORDED, "app_host_counts": [1, 2]}
+    more = {**curve, "app_host_counts": [1, 2, 3]}
+    assert differences(curve, more) == ["app_host_counts: [1, 2] -> [1, 2, 3]"]
 
 
 def test_types_failed_by_an_unreachable_database_are_measured_again() -> None:
