@@ -284,16 +284,20 @@ def _mean_or_nan(values: np.ndarray) -> float:
 
 
 def level_resources(
-    tidy: pd.DataFrame, samples: pd.DataFrame, hosts: Mapping[str, Sequence[str]]
+    tidy: pd.DataFrame,
+    samples: pd.DataFrame,
+    hosts: Mapping[str, Sequence[str]],
+    serving: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """LEVEL_COLUMNS for every tidy row (same index), from the samples fully inside the row's window.
 
     app, db and lb values are means over the tier's hosts (lb: NaN without a balancer); client values are the
-    row's own client host.
+    row's own client host. serving: {framework: N} of the frameworks the scale-out curve measured on the first
+    N app hosts (analysis.scaleout): their app values are over those N, not the idle others.
     app_cpu_ms_per_1k_req divides the app hosts' CPU time by the requests of ALL clients of the point.
     """
     series = _series(samples) if len(samples) else {}
-    app_hosts = [h for h in hosts.get("app", []) if h in series]
+    every_app_host = list(hosts.get("app", []))
     db_hosts = [h for h in hosts.get("db", []) if h in series]
     lb_hosts = [h for h in hosts.get("lb", []) if h in series]
     point_rps = (
@@ -302,13 +306,16 @@ def level_resources(
         else np.array([])
     )
     windows = zip(
+        tidy["framework"].astype(str).tolist(),
         tidy["start_ms"].to_numpy(dtype="float64"),
         tidy["end_ms"].to_numpy(dtype="float64"),
         tidy["client"].astype(str).tolist(),
         strict=True,
     )
     records = []
-    for position, (start, end, client) in enumerate(windows):
+    for position, (framework, start, end, client) in enumerate(windows):
+        serving_hosts = every_app_host[: (serving or {}).get(framework, len(every_app_host))]
+        app_hosts = [h for h in serving_hosts if h in series]
         sampled = {*app_hosts, *db_hosts, *lb_hosts, client} & set(series)
         masks = {h: _inside(series[h], start, end) for h in sampled}
         app_busy = [_mean_or_nan(series[h].busy[masks[h]]) for h in app_hosts]
@@ -360,11 +367,14 @@ def level_resources(
 
 
 def add_level_resources(
-    tidy: pd.DataFrame, samples: pd.DataFrame, hosts: Mapping[str, Sequence[str]]
+    tidy: pd.DataFrame,
+    samples: pd.DataFrame,
+    hosts: Mapping[str, Sequence[str]],
+    serving: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """tidy with LEVEL_COLUMNS appended (replaced when present)."""
     base = tidy.drop(columns=[c for c in LEVEL_COLUMNS if c in tidy.columns])
-    return pd.concat([base, level_resources(base, samples, hosts)], axis=1)
+    return pd.concat([base, level_resources(base, samples, hosts, serving)], axis=1)
 
 
 def resource_warnings(tidy: pd.DataFrame) -> list[str]:

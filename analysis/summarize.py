@@ -83,10 +83,10 @@ def summarize(run: Run) -> Summary:
     warnings = [f"level with errors: {line}" for line in error_warnings(run.tidy)]
     clients = merge_clients(run.tidy)
     warnings += [f"clients: {line}" for line in late_start_warnings(clients)]
+    # The scale-out curve's targets ran on the first N app hosts: their resources and balance are over those.
+    serving = app_hosts_of(run.frameworks)
     tidy = add_level_balance(
-        add_level_resources(run.tidy, run.resources.samples, run.hosts),
-        run.balancer,
-        app_hosts_of(run.frameworks),
+        add_level_resources(run.tidy, run.resources.samples, run.hosts, serving), run.balancer, serving
     )
     warnings += [f"resources: {line}" for line in [*run.warnings.resources, *resource_warnings(tidy)]]
     warnings += [*run.warnings.environment, *environment_warnings(run.environment, run.hosts)]

@@ -373,3 +373,7 @@ def test_the_balancer_and_each_app_host_are_sampled() -> None:
     # Both app hosts' CPU time: (60 % + 40 %) of 4 cores for the 4000 requests/s of both clients.
     assert first["app_cpu_ms_per_1k_req"] == pytest.approx((0.6 + 0.4) * 4000 / 4000 * 1000)
     assert host_tiers(hosts)["b1"] == "lb"
+    # On the scale-out curve's first app host alone, a1's use is the app tier's: a2 idled by design.
+    alone = level_resources(_one_level(), samples, hosts, {"f": 1}).iloc[0]
+    assert alone["app_cpu_pct"] == 60.0
+    assert alone["app_cpu_ms_per_1k_req"] == pytest.approx(0.6 * 4000 / 4000 * 1000)
