@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from analysis.host_levels import HOST_LEVELS_FILE
 from analysis.plots import PLOTS_DIR, write_plots
 from analysis.report import REPORT_NAME, RunReport
 from analysis.scaleout import SCALEOUT_FILE
@@ -24,13 +25,14 @@ from analysis.summarize import (
 
 
 def write_summary(run_dir: Path, summary: Summary) -> Path:
-    """Write tidy.csv, clients.csv, resources/*.csv, summary.csv, scaleout.csv and results.json; returns
-    results.json."""
+    """Write tidy.csv, clients.csv, resources/*.csv (samples, cores, levels), summary.csv, scaleout.csv and
+    results.json; returns results.json."""
     summary.tidy.to_csv(run_dir / TIDY_FILE, index=False)
     summary.clients.to_csv(run_dir / CLIENTS_FILE, index=False)
     (run_dir / SAMPLES_FILE).parent.mkdir(parents=True, exist_ok=True)
     summary.samples.to_csv(run_dir / SAMPLES_FILE, index=False)
     summary.per_core.to_csv(run_dir / PER_CORE_FILE, index=False)
+    summary.host_levels.to_csv(run_dir / HOST_LEVELS_FILE, index=False)
     summary.summary.to_csv(run_dir / SUMMARY_FILE, index=False)
     summary.scaleout.to_csv(run_dir / SCALEOUT_FILE, index=False)
     results_path = run_dir / RESULTS_FILE

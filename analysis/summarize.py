@@ -19,6 +19,7 @@ from analysis.ceiling import CEILING_FRAMEWORK, without_ceiling
 from analysis.clients import late_start_warnings, merge_clients
 from analysis.environment import environment_warnings, render_environment
 from analysis.events import event_lines, render_events
+from analysis.host_levels import HOST_LEVELS_FILE, host_levels
 from analysis.resources import add_level_resources, resource_warnings
 from analysis.run import Run
 from analysis.scaleout import SCALEOUT_FILE, app_hosts_of, render_scaleout, scale_out
@@ -40,6 +41,7 @@ SUMMARY_FILES = (
     PER_CORE_FILE,
     SUMMARY_FILE,
     SCALEOUT_FILE,
+    HOST_LEVELS_FILE,
     RESULTS_FILE,
 )
 
@@ -56,6 +58,7 @@ class Summary:
     clients: pd.DataFrame  # one row per framework x type x level x repeat, clients merged
     samples: pd.DataFrame  # resources/samples.csv
     per_core: pd.DataFrame  # resources/cpu_per_core.csv
+    host_levels: pd.DataFrame  # resources/levels.csv: each host's CPU (and requests served) per point
     summary: pd.DataFrame  # summary.csv, the tables' data
     scaleout: pd.DataFrame  # scaleout.csv, the scale-out curve (empty unless the run measured one)
     results: Mapping[str, Any]  # results.json
@@ -120,6 +123,7 @@ def summarize(run: Run) -> Summary:
         clients=clients,
         samples=run.resources.samples,
         per_core=run.resources.per_core,
+        host_levels=host_levels(run.tidy, run.resources.samples, run.hosts, run.balancer),
         summary=summary,
         scaleout=scaleout,
         results=results,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.host_levels import HOST_LEVELS_FILE
 from analysis.plots import PLOTS_DIR, RenderedPlot
 from analysis.report.formatting import (
     NOT_RECORDED,
@@ -38,6 +39,7 @@ RUN_FILES = (
     (SCALEOUT_FILE, "the scale-out curve: peak requests/s on N app hosts, efficiency"),
     (RESULTS_FILE, "TechEmpower results format"),
     (SAMPLES_FILE, "resource samples of every host"),
+    (HOST_LEVELS_FILE, "each host's CPU per level, and each app host's requests served and CPU per request"),
 )
 # Groups of an environment record shown open: what the machine is. The rest (every package, setting and
 # sysctl) starts folded, and so does any group longer than a screenful.

@@ -122,6 +122,12 @@ def test_each_count_s_app_hosts_serve_their_share(measured: tuple[Path, list[str
             assert abs(n / total - 1 / count) <= SHARE_TOLERANCE / count, (count, backend, served)
         # The analysis sees the same: fair shares among the N app hosts, no level flagged.
         assert not levels["lb_unbalanced"].astype(bool).any(), levels.to_dict("records")
+    # Seen per host: each app host's requests and CPU per request in every level of all three.
+    per_host = pd.read_csv(run_dir / "resources" / "levels.csv")
+    every = per_host[(per_host["framework"] == "aiohttp-x3") & (per_host["tier"] == "app")]
+    assert sorted(set(every["host"])) == APP_HOSTS, per_host.to_dict("records")
+    assert (every["served_rps"] > 0).all() and every["cpu_ms_per_1k_req"].notna().all(), every
+    assert (per_host["tier"] == "lb").any()
 
 
 def test_the_scale_out_curve_is_measured_and_reported(measured: tuple[Path, list[str], str]) -> None:
