@@ -62,3 +62,26 @@ def held_session(argv: Sequence[str], begin: str, answer: Sequence[str]) -> Iter
         release()
         if client.poll() is None:
             client.kill()
+
+
+@contextlib.contextmanager
+def serving_nginx(conf: str, port: int, error_log: str, timeout_s: float = 10) -> Iterator[int]:
+    """A throwaway nginx (`nginx -c conf`, its config with `daemon off`) until it accepts connections on
+    127.0.0.1:port; yields its master's PID and stops it when the block ends. A start that fails shows the
+    end of error_log."""
+    proc = subprocess.Popen(["nginx", "-c", conf])
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    with open(error_log, encoding="utf-8", errors="replace") as log:
+                        raise RuntimeError(f"nginx did not start: {log.read()[-2000:]}") from None
+                time.sleep(0.05)
+        yield proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -7,9 +7,6 @@ import http.client
 import math
 import re
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import yaml
 
 from analysis.ceiling import CEILING_FRAMEWORK, CEILING_TYPES
 from analysis.tables import build_summary, render_tables
+from labkit.processes import free_port, serving_nginx
 
 from .conftest import REPO
 
@@ -34,13 +32,6 @@ def test_playbooks_and_analysis_agree_on_the_ceiling() -> None:
     assert CEILING_VARS["__lab_ceiling_expected"]["json"]["body"] == '{"message":"Hello, World!"}'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def ceiling_nginx(tmp_path: Path) -> Iterator[int]:
     """A throwaway nginx with the ceiling locations copied verbatim from the app tier's template."""
@@ -48,7 +39,7 @@ def ceiling_nginx(tmp_path: Path) -> Iterator[int]:
         pytest.skip("nginx is not installed (make test-deps installs it)")
     locations = re.findall(r"^ *location = /ceiling/\w+ \{.*?^ *\}$", TEMPLATE, re.MULTILINE | re.DOTALL)
     assert len(locations) == 2, "nginx.conf.j2 must have the two ceiling locations"
-    port = _free_port()
+    port = free_port()
     temp = " ".join(
         f"{kind}_temp_path {tmp_path};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -58,21 +49,8 @@ def ceiling_nginx(tmp_path: Path) -> Iterator[int]:
         f"http {{ access_log off; {temp}\n"
         f"server {{ listen 127.0.0.1:{port}; {chr(10).join(locations)} }} }}\n"
     )
-    proc = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)])
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "error.log").read_text()
-                assert time.monotonic() < deadline, "nginx did not start"
-                time.sleep(0.05)
+    with serving_nginx(str(tmp_path / "nginx.conf"), port, str(tmp_path / "error.log")):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("test_type", CEILING_TYPES)

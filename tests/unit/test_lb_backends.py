@@ -8,8 +8,6 @@ import http.client
 import http.server
 import os
 import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -18,16 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from labkit.processes import free_port, serving_nginx
 from roles.lb.files import lab_lb_backends as switcher
 
 NAMES = ("first", "second")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _app_host(name: str) -> tuple[http.server.ThreadingHTTPServer, int]:
@@ -59,7 +51,7 @@ class Balancer:
             (self.dir / f"backends-{count}.conf").write_text(lines)
         self.active = root / "backends-active.conf"
         self.active.symlink_to(self.dir / f"backends-{len(backends)}.conf")
-        self.port = _free_port()
+        self.port = free_port()
         temp = " ".join(
             f"{kind}_temp_path {root};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
@@ -96,18 +88,14 @@ def balancer(tmp_path: Path) -> Iterator[Balancer]:
         pytest.skip("nginx is not installed (make test-deps installs it)")
     servers = [_app_host(name) for name in NAMES]
     lb = Balancer(tmp_path, [port for _, port in servers])
-    proc = subprocess.Popen([switcher.NGINX, "-c", str(lb.conf)])
     try:
-        deadline = time.monotonic() + 10
-        # Up when its master has written its pid and forked a worker.
-        while not (lb.pid_file.exists() and switcher.children(int(lb.pid_file.read_text()))):
-            assert proc.poll() is None, (tmp_path / "error.log").read_text()
-            assert time.monotonic() < deadline, "nginx did not start"
-            time.sleep(0.05)
-        yield lb
+        with serving_nginx(str(lb.conf), lb.port, str(tmp_path / "error.log")) as master:
+            # Up, and its master's pid written (the switch reads it).
+            while not lb.pid_file.exists():
+                time.sleep(0.05)
+            assert int(lb.pid_file.read_text()) == master
+            yield lb
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
         for server, _ in servers:
             server.shutdown()
 

@@ -4,7 +4,7 @@
 The role renders one upstream file per count, backends-<N>.conf with the first N app hosts, and the
 balancer's nginx.conf includes the one a symlink points at. This points the link at backends-<N>.conf, checks
 the whole configuration with `nginx -t` (and points it back when that fails), then reloads the running nginx
-(SIGHUP to its master) and waits until a worker with the new configuration runs. Prints "changed" or
+(SIGHUP to its master) and waits until its workers are all of the new configuration. Prints "changed" or
 "unchanged" on the first line; exits 1 with the reason on stderr when nothing could be switched.
 Standard library only: it runs on the balancer's host with the system Python.
 """
@@ -50,7 +50,8 @@ def switch(link: Path, target: Path) -> str | None:
 
 
 def reload(pid_file: Path, timeout_s: float) -> str | None:
-    """SIGHUP to the master, then wait for a new worker; the problem, or None."""
+    """SIGHUP to the master, then wait until a new worker runs and every old one has exited (an old worker
+    still accepts connections for a moment after the new ones start); the problem, or None."""
     try:
         master = int(pid_file.read_text(encoding="ascii").strip())
     except (OSError, ValueError):
@@ -59,10 +60,14 @@ def reload(pid_file: Path, timeout_s: float) -> str | None:
     os.kill(master, signal.SIGHUP)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if children(master) - before:
+        now = children(master)
+        if now - before and not now & before:
             return None
         time.sleep(0.05)
-    return f"nginx (pid {master}) started no worker with the new configuration within {timeout_s:.0f} s"
+    return (
+        f"nginx (pid {master}) did not replace its workers with ones of the new configuration within"
+        f" {timeout_s:.0f} s (an old worker still holds a connection, or none was started)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
