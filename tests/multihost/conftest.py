@@ -311,7 +311,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @contextlib.contextmanager
 def multihost_lab(work_dir: Path) -> Iterator[MultiHostLab]:
     """The namespace lab with its package proxy, torn down (purged) when the block ends, whatever happened;
-    the test session's and benchmarks/scale_out.py's."""
+    the test session's and tests/multihost/scale_out.py's."""
     _install_packages()
     problems = netns_lab.missing_prerequisites()
     assert not problems, problems

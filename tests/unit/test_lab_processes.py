@@ -60,6 +60,12 @@ def tree(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int, str]]:
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     try:
+        # On a loaded machine the child's /proc entry can lag its PID (a CI run missed it once): the tests are
+        # about stopping the tree, so it starts once /proc shows the child under its parent.
+        deadline = time.monotonic() + 10
+        while lab_processes.snapshot().get(child, lab_processes.Proc(child, 0, "")).ppid != parent.pid:
+            assert time.monotonic() < deadline, f"child {child} of {parent.pid} not in /proc"
+            time.sleep(0.05)
         yield parent, child, marker
     finally:
         for pid in (child, parent.pid):

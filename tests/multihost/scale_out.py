@@ -1,9 +1,12 @@
 """The scale-out curve of both layouts of an app host behind the balancer, on namespace hosts; prints a table.
 
-    .venv/bin/python -m benchmarks.scale_out [--frameworks aiohttp] [--types json db]
-                                             [--connections 64 256] [--duration 5] [--layouts nginx direct]
+    .venv/bin/python -m tests.multihost.scale_out [--frameworks aiohttp] [--types json db]
+        [--connections 64 256] [--duration 5] [--layouts nginx direct]
 
-A benchmark, not a test: it prints figures and fails only when something does not run. It builds the
+A benchmark, not a test: it prints figures and fails only when something does not run (pytest collects no
+test here). It lives beside the multi-host suite because it drives that suite's namespace lab (conftest's
+multihost_lab), which benchmarks/ may not import (tests/unit/test_labkit_boundary.py); it belongs in
+benchmarks/ once that lab is part of labkit. It builds the
 namespace lab of tests/multihost (tests/multihost/netns_lab.py: a balancer, three app hosts, a db host and a
 client, each a network namespace with its own sshd and packet filter, reached over SSH only; everything is
 torn down at the end), provisions it with site.yml, and for each layout runs benchmark.yml with
@@ -30,14 +33,8 @@ from pathlib import Path
 
 import pandas as pd
 
-# Run as a script (python benchmarks/scale_out.py), Python puts benchmarks/ first on the path, not the
-# repository whose packages it imports.
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from .conftest import REPO, MultiHostLab, multihost_lab
 
-from tests.multihost.conftest import MultiHostLab, multihost_lab
-
-REPO = Path(__file__).resolve().parents[1]
 GROUPS = {"db": ["labdb"], "app": ["labapp", "labapp2", "labapp3"], "client": ["labclient2"], "lb": ["lablb"]}
 COUNTS = [1, 2, 3]
 LAYOUTS = {"nginx": True, "direct": False}
