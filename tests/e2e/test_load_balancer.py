@@ -34,7 +34,10 @@ def _listening(port: int) -> bool:
 @pytest.fixture(scope="module")
 def lb_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("lb-inventory") / "lb.yml"
-    path.write_text(yaml.safe_dump({"lb": {"hosts": {"localhost": None}}}), encoding="utf-8")
+    # The app tier keeps its own nginx here, as the suites after this one expect of the localhost lab (with an
+    # lb group it would default to the app server on TCP: tests/multihost/test_load_balancer.py runs that).
+    lb = {"lb": {"hosts": {"localhost": {"app_server_nginx": True}}}}
+    path.write_text(yaml.safe_dump(lb), encoding="utf-8")
     return path
 
 
