@@ -47,6 +47,17 @@ class BalancerCounts:
     weights: Mapping[str, int]  # {"<address:port>": weight}, every balancer's app hosts, in its order
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
+    def per_second(self) -> pd.DataFrame:
+        """Requests per epoch second (index) and backend (columns), every status; empty without counts."""
+        if self.counts.empty:
+            return pd.DataFrame()
+        return self.counts.groupby(["second", "backend"])["requests"].sum().unstack(fill_value=0)
+
+
+def whole_seconds(seconds: np.ndarray, start_ms: float, end_ms: float) -> np.ndarray:
+    """Which of the epoch seconds lie wholly inside [start_ms, end_ms] (a level's window)."""
+    return (seconds * 1000 >= start_ms) & ((seconds + 1) * 1000 <= end_ms)
+
 
 def _empty_counts() -> pd.DataFrame:
     return pd.DataFrame(
@@ -97,11 +108,7 @@ def level_balance(
 ) -> pd.DataFrame:
     """BALANCE_COLUMNS for every tidy row (same index). app_hosts: {framework: N} of the frameworks measured
     on the first N app hosts only (the scale-out curve)."""
-    per_second = (
-        balancer.counts.groupby(["second", "backend"])["requests"].sum().unstack(fill_value=0)
-        if len(balancer.counts)
-        else pd.DataFrame()
-    )
+    per_second = balancer.per_second()
     ordered = list(balancer.weights)
     seconds = per_second.index.to_numpy(dtype="float64")
     records = []
@@ -116,7 +123,7 @@ def level_balance(
             "lb_unbalanced": pd.NA,
         }
         if len(per_second) and backends:
-            inside = per_second[(seconds * 1000 >= float(start)) & ((seconds + 1) * 1000 <= float(end))]
+            inside = per_second[whole_seconds(seconds, float(start), float(end))]
             served = np.array([inside[b].sum() if b in inside else 0 for b in backends], dtype="float64")
             # Requests to hosts the balancer was not told of (a retry's "-") count in the total only.
             total = float(inside.to_numpy().sum())

@@ -22,10 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-import numpy as np
 import pandas as pd
 
-from analysis.balance import BalancerCounts
+from analysis.balance import BalancerCounts, whole_seconds
 from analysis.resources import POINT_KEYS, host_tiers
 
 HOST_LEVELS_FILE = "resources/levels.csv"
@@ -46,9 +45,8 @@ def _served_per_second(balancer: BalancerCounts, app_hosts: Sequence[str]) -> pd
     if balancer.counts.empty or len(backends) != len(app_hosts):
         return pd.DataFrame()
     names = dict(zip(backends, app_hosts, strict=True))
-    known = balancer.counts[balancer.counts["backend"].isin(names)]
-    per_second = known.groupby(["second", "backend"])["requests"].sum().unstack(fill_value=0)
-    return per_second.rename(columns=names)
+    per_second = balancer.per_second()
+    return per_second[[b for b in per_second.columns if b in names]].rename(columns=names)
 
 
 def host_levels(
@@ -70,7 +68,7 @@ def host_levels(
     for key, point in points.iterrows():
         start, end = float(point["start_ms"]), float(point["end_ms"])
         inside = (begin >= start) & (samples["time_ms"] <= end)
-        whole = (seconds * 1000 >= start) & ((seconds + 1) * 1000 <= end)
+        whole = whole_seconds(seconds, start, end)
         for host, group in samples[inside].groupby("host", sort=True):
             host = str(host)
             busy_pct = float(busy[group.index].mean())
@@ -93,6 +91,4 @@ def host_levels(
                 }
             )
     frame = pd.DataFrame(rows, columns=list(HOST_LEVEL_COLUMNS))
-    return frame.astype({"served_rps": "float64", "cpu_ms_per_1k_req": "float64"}).replace(
-        [np.inf, -np.inf], math.nan
-    )
+    return frame.astype({"served_rps": "float64", "cpu_ms_per_1k_req": "float64"})
