@@ -1,21 +1,29 @@
 #!/usr/bin/env python3
-"""Run one wrk measurement and save it as a result triple (runs on the client host; stdlib only).
+"""Run one load generator measurement and save it as a result triple (runs on the client host; stdlib only).
 
     lab_wrk_run.py --out PREFIX --meta JSON_OBJECT [--start-at EPOCH_MS] [--skip-existing] -- wrk ARGS...
+    lab_wrk_run.py --out PREFIX --meta JSON_OBJECT --k6-samples FILE.csv.gz ... -- k6 run ... open_loop.js
+
+wrk measures the closed-loop points; k6 the open-loop ones (docs/load-generators.md). With --k6-samples,
+k6 writes its per-sample stream to that file (its `--out csv=` must name it), and once k6 has exited the
+stream is reduced to the report (labcore/k6_report.py: report.lua's keys, the whole histogram, offered
+against achieved rate; the meta object must hold offered_rps) and removed.
 
 Writes, next to each other (docs/design.md, "Results directory"):
 
-    PREFIX.txt        wrk's stdout exactly as printed (plus stderr when wrk is missing or fails)
-    PREFIX.json       the object written by report.lua's done() (wrk runs with WRK_REPORT_JSON set)
+    PREFIX.txt        the generator's stdout exactly as printed (plus stderr when it is missing or fails)
+    PREFIX.json       the object written by report.lua's done() (wrk runs with WRK_REPORT_JSON set), or
+                      the reduced k6 stream
     PREFIX.meta.json  the --meta object merged with start_ms, end_ms, exit_code, command, hostname, and with
                       --start-at: planned_start_ms and start_late_ms (how late wrk started, 0 when on time)
 
 Every file is written to a temporary name and renamed into place, and PREFIX.meta.json is removed before the
 run and written LAST: its presence means "this point finished". A run that was killed leaves no meta file.
 
-Exit status: wrk's exit status; 127 when wrk cannot be started; 3 when wrk exited 0 but left no valid JSON
-report (the wrk command must load report.lua or pipeline.lua). With --skip-existing, a point whose meta file
-says exit_code 0 (and whose .txt and .json exist) is kept: the script prints that and exits 0 without running.
+Exit status: the generator's exit status; 127 when it cannot be started; 3 when it exited 0 but left no
+valid report (the wrk command must load report.lua or pipeline.lua; k6's stream must hold its samples).
+With --skip-existing, a point whose meta file says exit_code 0 (and whose .txt and .json exist) is kept: the
+script prints that and exits 0 without running.
 
 --start-at is the start barrier of several clients (labcore/sweep.py, "The schedule"): the script
 sleeps until that wall-clock time, then starts wrk. When it is called after that time it starts at once, and
@@ -139,6 +147,9 @@ def _parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--meta", required=True, help="JSON object stored in PREFIX.meta.json")
     parser.add_argument("--start-at", type=int, default=None, help="wall-clock start time (epoch ms)")
     parser.add_argument("--skip-existing", action="store_true", help="keep a point that already finished")
+    parser.add_argument(
+        "--k6-samples", type=Path, default=None, help="k6's per-sample CSV stream (open loop)"
+    )
     args = parser.parse_args(own)
     if not command:
         parser.error("the wrk command must follow '--'")
@@ -148,6 +159,8 @@ def _parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         parser.error(f"--meta is not valid JSON: {exc}")
     if not isinstance(meta, dict):
         parser.error("--meta must be a JSON object")
+    if args.k6_samples is not None and not isinstance(meta.get("offered_rps"), int | float):
+        parser.error("--k6-samples needs the offered rate in the meta object (offered_rps)")
     args.meta = meta
     return args, command
 
@@ -170,7 +183,43 @@ def _summary_line(stem: str, report: dict[str, Any] | None, meta: dict[str, Any]
     error_text = " ".join(
         f"{key}={errors.get(key, 0)}" for key in ("connect", "read", "write", "timeout", "status")
     )
-    return f"{stem}: requests={requests} req/s={rate:.2f} errors: {error_text} exit_code={exit_code}"
+    open_loop = report.get("open_loop")
+    schedule = (
+        f" offered={open_loop['offered_rps']:g}/s dropped={open_loop['dropped_iterations']}"
+        if isinstance(open_loop, dict)
+        else ""
+    )
+    return (
+        f"{stem}: requests={requests} req/s={rate:.2f}{schedule} errors: {error_text} exit_code={exit_code}"
+    )
+
+
+def _k6_report(
+    samples: Path, meta: dict[str, Any], exit_code: int, wall_us: int
+) -> tuple[dict[str, Any] | None, str]:
+    """The reduced k6 stream (None when k6 failed or left no usable stream) and what went wrong. The stream
+    is removed either way: the histogram keeps every sample's latency to 0.1 %."""
+    try:
+        if exit_code != 0:
+            return None, ""
+        # Imported here: the closed-loop points never need it. labcore/ sits beside this script on a client
+        # (roles/wrk_client), one directory up in the repository.
+        here = Path(__file__).resolve().parent
+        sys.path.insert(0, str(here if (here / "labcore").is_dir() else here.parent))
+        from labcore.k6_report import K6ReportError, reduce_file
+
+        try:
+            report = reduce_file(
+                samples,
+                offered_rps=float(meta["offered_rps"]),
+                duration_s=float(meta["duration_s"]),
+                wall_us=wall_us,
+            )
+        except (OSError, EOFError, K6ReportError, ValueError) as exc:
+            return None, f"lab_wrk_run: k6's sample stream {samples} is not usable: {exc}"
+        return report, ""
+    finally:
+        samples.unlink(missing_ok=True)
 
 
 def run(argv: list[str]) -> int:
@@ -193,6 +242,8 @@ def _measure(
     paths["meta"].unlink(missing_ok=True)
     report_tmp = paths["json"].with_name(f".{paths['json'].name}.wrk-{os.getpid()}")
     report_tmp.unlink(missing_ok=True)
+    if args.k6_samples is not None:
+        args.k6_samples.unlink(missing_ok=True)
 
     if args.start_at is not None:
         _wait_until(args.start_at)
@@ -216,10 +267,16 @@ def _measure(
         exit_code, stdout, stderr = EXIT_NOT_FOUND, "", f"lab_wrk_run: cannot run {command[0]!r}: {exc}\n"
     end_ms = _now_ms()
 
-    report = _load_report(report_tmp) if exit_code == 0 else None
+    if args.k6_samples is not None:
+        report, problem = _k6_report(args.k6_samples, args.meta, exit_code, (end_ms - start_ms) * 1000)
+        if report is not None:
+            _atomic_write(report_tmp, json.dumps(report, sort_keys=True) + "\n")
+    else:
+        report = _load_report(report_tmp) if exit_code == 0 else None
+        problem = f"lab_wrk_run: wrk wrote no valid JSON report to {REPORT_ENV} (load report.lua)"
     if exit_code == 0 and report is None:
         exit_code = EXIT_NO_REPORT
-        stderr += f"lab_wrk_run: wrk wrote no valid JSON report to {REPORT_ENV} (load report.lua)\n"
+        stderr += problem + "\n"
 
     text = stdout if exit_code == 0 else stdout + stderr
     _atomic_write(paths["txt"], text)
