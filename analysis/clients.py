@@ -12,6 +12,13 @@ The tidy frame keeps one row per client (analysis.tidy). This module merges the 
                 samples), so they are never averaged: the merged row carries the WORST client's value under
                 a name that says so (latencyAvg_ms_worst_client, p99_ms_worst_client...), and worst_client
                 names the client with the highest average. Each client's own latencies stay in tidy.csv.
+                The union's own figures (latencyAvg_ms, latencyStdev_ms, p50_ms ... p9999_ms) exist where
+                they can be had: an open-loop point's come from the clients' whole histograms merged bucket
+                by bucket (labcore/histogram.py); a point measured by one client has that client's; a
+                closed-loop point of several clients has none (wrk keeps no mergeable histogram).
+  open loop     load_model; offered_rps, achieved_rps and dropped_iterations summed over the clients (the
+                offered rate is then the level's, for the whole lab); generator_behind when any client's
+                generator fell behind its schedule (analysis.tidy)
   flags         late_start (the clients did not start within LATE_START_TOLERANCE_MS of each other or of the
                 planned start: their load windows did not fully overlap, so the summed rate understates)
 
@@ -20,9 +27,13 @@ Written as clients.csv by ``python -m analysis summarize``; a single-client run 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 import pandas as pd
 
-from analysis.tidy import ERROR_COLUMNS, PERCENTILE_COLUMNS
+from analysis.tidy import ERROR_COLUMNS, PERCENTILE_COLUMNS, with_load_model
+from labcore import histogram
 
 POINT_KEYS = ["framework", "test_type", "level", "repeat"]
 LATE_START_TOLERANCE_MS = 100
@@ -30,6 +41,7 @@ WORST_CLIENT_COLUMNS = {
     column: f"{column}_worst_client"
     for column in ("latencyAvg_ms", "latencyStdev_ms", *PERCENTILE_COLUMNS.values())
 }
+UNION_COLUMNS = ("latencyAvg_ms", "latencyStdev_ms", *PERCENTILE_COLUMNS.values())
 CLIENT_COLUMNS = (
     "run_id",
     *POINT_KEYS,
@@ -51,8 +63,14 @@ CLIENT_COLUMNS = (
     *ERROR_COLUMNS,
     "has_errors",
     "latencyMax_ms",
+    *UNION_COLUMNS,
     "worst_client",
     *WORST_CLIENT_COLUMNS.values(),
+    "load_model",
+    "offered_rps",
+    "achieved_rps",
+    "dropped_iterations",
+    "generator_behind",
 )
 
 
@@ -67,13 +85,35 @@ def _worst_rows(tidy: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates(POINT_KEYS, keep="first")
 
 
-def merge_clients(tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per framework x test_type x level x repeat (columns: CLIENT_COLUMNS), sorted by those keys."""
+def _union_latency(
+    sources: pd.Series, rows: pd.DataFrame, histograms: Mapping[str, histogram.Histogram]
+) -> dict[str, float]:
+    """The union's latency figures of one point's client rows (see the module docstring), NaN when none."""
+    if len(rows) == 1 and not pd.isna(rows["latencyAvg_ms"].iloc[0]):
+        return {column: float(rows[column].iloc[0]) for column in UNION_COLUMNS}
+    if all(source in histograms for source in sources):
+        union = histogram.merged(histograms[source] for source in sources)
+        if union.total:
+            figures = {"latencyAvg_ms": union.mean / 1000, "latencyStdev_ms": union.stdev / 1000}
+            for percent, column in PERCENTILE_COLUMNS.items():
+                figures[column] = union.percentile(float(percent)) / 1000
+            return figures
+    return dict.fromkeys(UNION_COLUMNS, math.nan)
+
+
+def merge_clients(
+    tidy: pd.DataFrame, histograms: Mapping[str, histogram.Histogram] | None = None
+) -> pd.DataFrame:
+    """One row per framework x test_type x level x repeat (columns: CLIENT_COLUMNS), sorted by those keys.
+
+    histograms: the open-loop points' whole histograms by their source (analysis.run.Run.histograms)."""
     if tidy.empty:
         return pd.DataFrame(columns=list(CLIENT_COLUMNS))
     planned = tidy["planned_start_ms"] if "planned_start_ms" in tidy else pd.Series(pd.NA, index=tidy.index)
     late = tidy["start_late_ms"] if "start_late_ms" in tidy else pd.Series(pd.NA, index=tidy.index)
-    frame = tidy.assign(planned_start_ms=planned.astype("Int64"), start_late_ms=late.astype("Int64"))
+    frame = with_load_model(tidy).assign(
+        planned_start_ms=planned.astype("Int64"), start_late_ms=late.astype("Int64")
+    )
     grouped = frame.groupby(POINT_KEYS, as_index=False, sort=True)
     merged = grouped.agg(
         run_id=("run_id", "first"),
@@ -91,8 +131,18 @@ def merge_clients(tidy: pd.DataFrame) -> pd.DataFrame:
         totalRequests=("totalRequests", "sum"),
         bytes=("bytes", "sum"),
         latencyMax_ms=("latencyMax_ms", "max"),
+        load_model=("load_model", "first"),
+        offered_rps=("offered_rps", lambda v: v.sum(min_count=1)),
+        achieved_rps=("achieved_rps", lambda v: v.sum(min_count=1)),
+        dropped_iterations=("dropped_iterations", lambda v: v.sum(min_count=1)),
+        generator_behind=("generator_behind", "any"),
         **{column: (column, "sum") for column in ERROR_COLUMNS},
     )
+    unions = [
+        {**dict(zip(POINT_KEYS, key, strict=True)), **_union_latency(rows["source"], rows, histograms or {})}
+        for key, rows in frame.groupby(POINT_KEYS, sort=True)
+    ]
+    merged = merged.merge(pd.DataFrame(unions, columns=[*POINT_KEYS, *UNION_COLUMNS]), on=POINT_KEYS)
     merged["start_spread_ms"] = merged.pop("latest_start_ms") - merged["start_ms"]
     merged["requestsPerSecond"] = merged["totalRequests"] / merged["duration_s"]
     merged["has_errors"] = merged[list(ERROR_COLUMNS)].gt(0).any(axis=1)
@@ -101,7 +151,15 @@ def merge_clients(tidy: pd.DataFrame) -> pd.DataFrame:
     ).astype(bool)
     worst = _worst_rows(frame).rename(columns={"client": "worst_client", **WORST_CLIENT_COLUMNS})
     merged = merged.merge(worst[[*POINT_KEYS, "worst_client", *WORST_CLIENT_COLUMNS.values()]], on=POINT_KEYS)
-    merged = merged.astype({"late_start": "bool", "has_errors": "bool", "queries": "Int64"})
+    merged = merged.astype(
+        {
+            "late_start": "bool",
+            "has_errors": "bool",
+            "queries": "Int64",
+            "generator_behind": "bool",
+            "dropped_iterations": "Int64",
+        }
+    )
     return merged[list(CLIENT_COLUMNS)].reset_index(drop=True)
 
 

@@ -31,6 +31,7 @@ from analysis.raw_files import RawPoint, load_raw_points
 from analysis.resources import ResourceLoad, load_resources
 from analysis.run_meta import load_frameworks, load_run_json
 from analysis.tidy import build_tidy
+from labcore.histogram import Histogram
 
 # A resumed run's later segments each keep their own environment record (playbooks/environment.yml).
 _RESUME_ENVIRONMENT = re.compile(r"environment-resume-(\d+)\.json")
@@ -89,7 +90,7 @@ class Run:
     frameworks: Mapping[str, Mapping[str, Any]]  # frameworks/<fw>.json, each with its events attached
     events: tuple[Mapping[str, Any], ...]  # events.jsonl, in file order
     superseded_events: tuple[Mapping[str, Any], ...]  # events a resume measured again (analysis.resume)
-    points: tuple[RawPoint, ...]  # every complete wrk point under raw/, primers and warm-ups included
+    points: tuple[RawPoint, ...]  # every complete point under raw/, primers and warm-ups included
     tidy: pd.DataFrame  # analysis.tidy's frame of the level points (no resource columns)
     saved_tidy: pd.DataFrame | None  # tidy.csv as the last summarize wrote it (None: never summarized)
     resources: ResourceLoad  # every host's samples, from resources/raw/
@@ -116,6 +117,11 @@ class Run:
         named = [str(h) for h in self.hosts.get("client", [])]
         measured = sorted({str(c) for c in self.tidy["client"]} - set(named))
         return (*named, *measured)
+
+    @property
+    def histograms(self) -> dict[str, Histogram]:
+        """The whole latency histogram of every open-loop point, by its source (tidy's column)."""
+        return {p.stem: p.open_loop.histogram for p in self.points if p.open_loop is not None}
 
     @property
     def ceiling_measured(self) -> bool:

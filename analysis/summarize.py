@@ -25,7 +25,7 @@ from analysis.run import Run
 from analysis.scaleout import SCALEOUT_FILE, app_hosts_of, render_scaleout, scale_out
 from analysis.tables import build_summary, render_tables
 from analysis.tfb_results import build_tfb_results, validate_tfb_results
-from analysis.tidy import error_warnings
+from analysis.tidy import error_warnings, schedule_warnings
 
 TIDY_FILE = "tidy.csv"
 CLIENTS_FILE = "clients.csv"
@@ -84,7 +84,8 @@ def summarize(run: Run) -> Summary:
             f"({len(run.points)} complete point(s), none with phase 'level')"
         )
     warnings = [f"level with errors: {line}" for line in error_warnings(run.tidy)]
-    clients = merge_clients(run.tidy)
+    warnings += [f"open loop: {line}" for line in schedule_warnings(run.tidy)]
+    clients = merge_clients(run.tidy, run.histograms)
     warnings += [f"clients: {line}" for line in late_start_warnings(clients)]
     # The scale-out curve's targets ran on the first N app hosts: their resources and balance are over those.
     serving = app_hosts_of(run.frameworks)
@@ -94,12 +95,13 @@ def summarize(run: Run) -> Summary:
     warnings += [f"resources: {line}" for line in [*run.warnings.resources, *resource_warnings(tidy)]]
     warnings += [*run.warnings.environment, *environment_warnings(run.environment, run.hosts)]
 
-    summary = build_summary(tidy)
+    summary = build_summary(tidy, clients)
     scaleout = scale_out(summary, run.frameworks)
     results = build_tfb_results(
         without_ceiling(tidy),
         run.meta,
         {k: v for k, v in run.frameworks.items() if k != CEILING_FRAMEWORK},
+        without_ceiling(clients),
     )
     validate_tfb_results(results)
 

@@ -2,8 +2,10 @@
 
 Aggregation, from the tidy frame:
   1. clients of one repeat are combined: requests, requests/s, connections and error counts are SUMMED;
-     latency is not averaged across clients: the worst client's (highest latencyAvg_ms / latencyMax_ms) is
-     shown and the row's flags say "latency: worst of N clients".
+     latency is not averaged across clients: an open-loop point's comes from the clients' merged
+     histograms (analysis.clients, given as ``union``); otherwise the worst client's (highest latencyAvg_ms /
+     latencyMax_ms) is shown and the row's flags say "latency: worst of N clients". The open model's
+     offered_rps, achieved_rps and dropped_iterations are SUMMED too, generator_behind is ANY client's.
   2. repeats of one level: totalRequests, seconds, requestsPerSecond and latencyAvg_ms are MEANS over
      repeats (requestsPerSecond_min/_max give the spread), latencyMax_ms is the MAX over repeats, error
      counts are SUMS over repeats. requestsPerSecond_median, _ci_low/_ci_high (95 % CI of the mean), _cv_pct
@@ -11,6 +13,9 @@ Aggregation, from the tidy frame:
      over repeats of the worst client's value. Resource columns: analysis.resources.level_summary.
      ceiling_fraction: requestsPerSecond_median / the ceiling's at the same type and level (analysis.ceiling).
 A level with any error gets has_errors and a "errors: read=3 non2xx=10" flag: it is listed, never hidden.
+The level of an open-loop row is the offered rate of the whole lab (level_name "offered_rps"); offered_rps,
+achieved_rps are means over repeats, dropped_iterations a sum, and a "generator behind" flag says when the
+load generator did not keep its schedule (analysis.tidy, BEHIND_SHARE).
 Pipelined points have no per-request latency (see analysis.tidy): the tables show "n/a (pipelined)".
 """
 
@@ -25,7 +30,7 @@ import pandas as pd
 from analysis import balance, resources
 from analysis.ceiling import ceiling_fractions
 from analysis.stats import repeat_statistics
-from analysis.tidy import ERROR_COLUMNS
+from analysis.tidy import ERROR_COLUMNS, with_load_model
 from analysis.units import format_latency_ms
 from labcore import test_types
 
@@ -56,6 +61,11 @@ SUMMARY_COLUMNS = (
     *ERROR_COLUMNS,
     "has_errors",
     "flags",
+    "load_model",
+    "offered_rps",
+    "achieved_rps",
+    "dropped_iterations",
+    "generator_behind",
     "requestsPerSecond_median",
     "requestsPerSecond_ci_low",
     "requestsPerSecond_ci_high",
@@ -69,8 +79,11 @@ SUMMARY_COLUMNS = (
 TABLE_SORTS = (("requestsPerSecond", False), ("latencyAvg", True))
 
 
-def level_name(test_type: str) -> str:
-    """The sweep variable of a test type: "queries" for queries/updates, else "concurrency"."""
+def level_name(test_type: str, load_model: str = "closed") -> str:
+    """The sweep variable of a test type: "queries" for queries/updates, else "concurrency"; in the open
+    model every type's is the offered rate, "offered_rps"."""
+    if load_model == "open":
+        return "offered_rps"
     return "queries" if test_type in QUERY_SWEEP_TYPES else "concurrency"
 
 
@@ -84,8 +97,13 @@ def _flags(row: pd.Series) -> str:
     errors = [f"{c.removeprefix('errors_')}={int(row[c])}" for c in ERROR_COLUMNS if row[c]]
     if errors:
         parts.append("errors: " + " ".join(errors))
-    if row["clients"] > 1:
+    if row["clients"] > 1 and not row["latency_merged"]:
         parts.append(f"latency: worst of {int(row['clients'])} clients")
+    if _is_set(row["generator_behind"]):
+        parts.append(
+            f"generator behind: {row['achieved_rps']:.0f} of {row['offered_rps']:.0f} requests/s started,"
+            f" {int(row['dropped_iterations'])} dropped"
+        )
     if row["unstable"]:
         parts.append(f"unstable: CV {row['requestsPerSecond_cv_pct']:.1f} %")
     # Where the client shares its host with the app or db, one busy machine sets both flags: say that once.
@@ -102,10 +120,34 @@ def _flags(row: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
-    """One row per test_type x framework x level (columns: SUMMARY_COLUMNS)."""
+def _sum_or_nan(values: pd.Series) -> float:
+    total = values.sum(min_count=1)
+    return math.nan if pd.isna(total) else float(total)
+
+
+def _with_union_latency(per_repeat: pd.DataFrame, union: pd.DataFrame | None) -> pd.DataFrame:
+    """Each repeat's latency from the merged clients where analysis.clients could merge them."""
+    latency = ["latencyAvg_ms", *SUMMARY_PERCENTILES]
+    merged = pd.Series(False, index=per_repeat.index)
+    if union is not None and len(union):
+        keys = ["test_type", "framework", "level", "repeat"]
+        joined = per_repeat[keys].merge(union[[*keys, *latency]], on=keys, how="left")
+        merged = pd.Series(
+            (per_repeat["clients"].to_numpy() > 1) & joined["latencyAvg_ms"].notna().to_numpy(),
+            index=per_repeat.index,
+        )
+        for column in latency:
+            per_repeat[column] = per_repeat[column].where(~merged, joined[column].to_numpy())
+    return per_repeat.assign(latency_merged=merged)
+
+
+def build_summary(tidy: pd.DataFrame, union: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per test_type x framework x level (columns: SUMMARY_COLUMNS).
+
+    union: analysis.clients.merge_clients's frame, whose merged latencies replace the worst client's."""
     if tidy.empty:
         return pd.DataFrame(columns=list(SUMMARY_COLUMNS)).astype({"unstable": "bool"})
+    tidy = with_load_model(tidy)
     keys = ["test_type", "framework", "level"]
     per_repeat = tidy.groupby([*keys, "repeat"], as_index=False).agg(
         clients=("client", "nunique"),
@@ -115,9 +157,15 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
         requestsPerSecond=("requestsPerSecond", "sum"),
         latencyAvg_ms=("latencyAvg_ms", "max"),
         latencyMax_ms=("latencyMax_ms", "max"),
+        load_model=("load_model", "first"),
+        offered_rps=("offered_rps", _sum_or_nan),
+        achieved_rps=("achieved_rps", _sum_or_nan),
+        dropped_iterations=("dropped_iterations", _sum_or_nan),
+        generator_behind=("generator_behind", "any"),
         **{c: (c, "max") for c in SUMMARY_PERCENTILES},
         **{c: (c, "sum") for c in ERROR_COLUMNS},
     )
+    per_repeat = _with_union_latency(per_repeat, union)
     summary = per_repeat.groupby(keys, as_index=False).agg(
         repeats=("repeat", "nunique"),
         clients=("clients", "max"),
@@ -129,6 +177,12 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
         requestsPerSecond_max=("requestsPerSecond", "max"),
         latencyAvg_ms=("latencyAvg_ms", "mean"),
         latencyMax_ms=("latencyMax_ms", "max"),
+        latency_merged=("latency_merged", "all"),
+        load_model=("load_model", "first"),
+        offered_rps=("offered_rps", "mean"),
+        achieved_rps=("achieved_rps", "mean"),
+        dropped_iterations=("dropped_iterations", _sum_or_nan),
+        generator_behind=("generator_behind", "any"),
         **{c: (c, "median") for c in SUMMARY_PERCENTILES},
         **{c: (c, "sum") for c in ERROR_COLUMNS},
     )
@@ -136,7 +190,9 @@ def build_summary(tidy: pd.DataFrame) -> pd.DataFrame:
     summary = summary.merge(resources.level_summary(tidy, keys), on=keys, how="left")
     summary = summary.merge(balance.level_summary(tidy, keys), on=keys, how="left")
     summary["ceiling_fraction"] = ceiling_fractions(summary)
-    summary["level_name"] = summary["test_type"].map(level_name)
+    summary["level_name"] = [
+        level_name(str(t), str(m)) for t, m in zip(summary["test_type"], summary["load_model"], strict=True)
+    ]
     summary["has_errors"] = summary[list(ERROR_COLUMNS)].gt(0).any(axis=1)
     summary["flags"] = summary.apply(_flags, axis=1) if len(summary) else ""
     summary = summary.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -170,7 +226,7 @@ def table_frame(
     pipelined = rows["pipeline"] > 1
     columns: dict[str, object] = {
         "framework": [(labels or {}).get(f, f) for f in rows["framework"]],
-        level_name(test_type): rows["level"],
+        (rows["level_name"].iloc[0] if len(rows) else level_name(test_type)): rows["level"],
         "totalRequests": rows["totalRequests"].round().astype("int64"),
         "seconds": rows["seconds"],
         "requestsPerSecond": rows["requestsPerSecond"].round(2),

@@ -11,6 +11,13 @@ real repeat: the repeat whose total requests is the median of the level's repeat
 even count), so its strings, counts and times all come from the same measurement. Within that repeat,
 requests and error counts are summed over clients, startTime/endTime (epoch seconds, like TFB's) span all
 clients, and the latency strings are the worst client's (highest latencyAvg), as wrk printed them.
+
+Open-loop points (lab_load_model: open, docs/load-generators.md) have no place in TFB's format, whose levels
+are connections: rawData leaves them out, and a section of the lab's own, ``openLoop``, holds them:
+{"offeredRates": [...], "rawData": {type: {framework: [one object per offered rate]}}}, each object the median
+repeat (as above) with offeredRps and achievedRps (whole lab), droppedIterations, generatorBehind,
+totalRequests, the latencies of the clients' merged histograms in ms (latencyAvgMs, p50Ms ... p9999Ms,
+latencyMaxMs) and the error counts as in rawData. The section is absent from a closed-loop run.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import jsonschema
 import pandas as pd
 
 from analysis.events import failed_types
+from analysis.tidy import PERCENTILE_COLUMNS, with_load_model
 from labcore import test_types
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "tfb-results.schema.json"
@@ -107,6 +115,8 @@ def _level_object(level_rows: pd.DataFrame) -> dict[str, Any]:
 
 def _raw_data(tidy: pd.DataFrame, run: Mapping[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in TFB_TYPES}
+    tidy = with_load_model(tidy)
+    tidy = tidy[tidy["load_model"] != "open"]
     for (test_type, framework), rows in tidy.groupby(["test_type", "framework"], sort=True):
         if not is_tfb_type(str(test_type)):
             continue
@@ -118,6 +128,47 @@ def _raw_data(tidy: pd.DataFrame, run: Mapping[str, Any]) -> dict[str, dict[str,
             _level_object(by_level[level]) if level in by_level else {} for level in levels
         ]
     return raw
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _open_level_object(level_rows: pd.DataFrame) -> dict[str, Any]:
+    """One offered rate of one framework and type: its median repeat, over the merged clients."""
+    row = level_rows[level_rows["repeat"] == _median_repeat(level_rows)].iloc[0]
+    dropped = row["dropped_iterations"]
+    obj: dict[str, Any] = {
+        "offeredRps": _number(row["offered_rps"]),
+        "achievedRps": _number(row["achieved_rps"]),
+        "droppedIterations": int(row["dropped_iterations"])
+        if not pd.isna(row["dropped_iterations"])
+        else None,
+        "generatorBehind": bool(row["generator_behind"]),
+        "totalRequests": int(row["totalRequests"]),
+        "latencyAvgMs": _number(row["latencyAvg_ms"]),
+        **{f"{column.removesuffix('_ms')}Ms": _number(row[column]) for column in PERCENTILE_COLUMNS.values()},
+        "latencyMaxMs": _number(row["latencyMax_ms"]),
+    }
+    for column, key in _ERROR_KEYS.items():
+        if int(row[column]):
+            obj[key] = int(row[column])
+    return obj
+
+
+def open_loop_section(clients: pd.DataFrame, run: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``openLoop`` section from analysis.clients's merged rows (None without an open-loop point)."""
+    rows = with_load_model(clients)
+    rows = rows[(rows["load_model"] == "open") & rows["test_type"].map(is_tfb_type)]
+    if rows.empty:
+        return None
+    raw: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for (test_type, framework), frame in rows.groupby(["test_type", "framework"], sort=True):
+        raw.setdefault(tfb_type(str(test_type)), {})[str(framework)] = [
+            _open_level_object(frame[frame["level"] == level]) for level in sorted(set(frame["level"]))
+        ]
+    rates = [int(r) for r in run.get("offered_rates") or sorted({int(level) for level in rows["level"]})]
+    return {"offeredRates": rates, "rawData": raw}
 
 
 def _status_by_type(
@@ -188,9 +239,14 @@ def _duration_s(run: Mapping[str, Any], tidy: pd.DataFrame) -> int:
 
 
 def build_tfb_results(
-    tidy: pd.DataFrame, run: Mapping[str, Any], frameworks: Mapping[str, Mapping[str, Any]]
+    tidy: pd.DataFrame,
+    run: Mapping[str, Any],
+    frameworks: Mapping[str, Mapping[str, Any]],
+    clients: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The results.json object. ``completionTime`` is null when run.json has no end_ms (interrupted run)."""
+    """The results.json object. ``completionTime`` is null when run.json has no end_ms (interrupted run).
+
+    clients: analysis.clients's merged rows of the same points, for the ``openLoop`` section."""
     run_id = str(run.get("run_id") or (tidy["run_id"].iloc[0] if len(tidy) else ""))
     names = [str(f) for f in run.get("frameworks") or sorted(set(tidy["framework"]) | set(frameworks))]
     start_ms = run.get("start_ms")
@@ -198,7 +254,8 @@ def build_tfb_results(
         start_ms = int(tidy["start_ms"].min())
     succeeded, failed = _status_by_type(tidy, run, frameworks)
     commit = run.get("git_commit")
-    return {
+    open_loop = open_loop_section(clients, run) if clients is not None else None
+    results: dict[str, Any] = {
         "uuid": str(uuid.uuid5(_UUID_NAMESPACE, run_id)),
         "name": str(run.get("name") or run_id),
         "environmentDescription": str(run.get("environment_description") or ""),
@@ -231,6 +288,9 @@ def build_tfb_results(
         },
         "testMetadata": _test_metadata(names, frameworks),
     }
+    if open_loop is not None:
+        results["openLoop"] = open_loop
+    return results
 
 
 @cache

@@ -12,6 +12,14 @@ Columns
                 wrk_duration_s (how long wrk really ran), planned_start_ms and start_late_ms (the start
                 schedule of several clients and how late this client started; empty without one; merged
                 over clients by analysis.clients)
+  load model    load_model (closed: wrk's connections; open: k6's offered rate, docs/load-generators.md); for
+                open-loop points only: offered_rps (this client's share of the level's rate), achieved_rps
+                (requests started on schedule per configured second), dropped_iterations (due while every
+                VU waited: never sent), generator_behind (achieved under BEHIND_SHARE of offered: the
+                server answered too slowly for the client's VUs, or the client ran out of CPU; the level's
+                latencies leave out what was never sent). For an open-loop point the level is the offered
+                rate of the whole lab, the concurrency the client's VUs, and the latencies count from each
+                request's scheduled start (from the point's whole histogram)
   throughput    totalRequests (completed responses, timed-out ones included), requestsPerSecond =
                 totalRequests / configured duration_s (docs/test-types.md §4.6 "What a level's figures
                 are"), bytes
@@ -41,6 +49,8 @@ import pandas as pd
 
 from analysis.raw_files import RawPoint
 
+# An open-loop point that started fewer requests than this share of its schedule is flagged generator_behind.
+BEHIND_SHARE = 0.98
 PERCENTILE_COLUMNS = {
     "50": "p50_ms",
     "75": "p75_ms",
@@ -70,6 +80,11 @@ TIDY_COLUMNS = (
     "wrk_duration_s",
     "planned_start_ms",
     "start_late_ms",
+    "load_model",
+    "offered_rps",
+    "achieved_rps",
+    "dropped_iterations",
+    "generator_behind",
     "totalRequests",
     "requestsPerSecond",
     "latencyAvg_ms",
@@ -100,6 +115,10 @@ _DTYPES = {
     "totalRequests": "int64",
     "bytes": "int64",
     "has_errors": "bool",
+    "offered_rps": "float64",
+    "achieved_rps": "float64",
+    "dropped_iterations": "Int64",
+    "generator_behind": "bool",
     **dict.fromkeys(ERROR_COLUMNS, "int64"),
 }
 
@@ -109,7 +128,7 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _row(point: RawPoint, default_run_id: str | None) -> dict[str, Any]:
-    meta, report, text = point.meta, point.report, point.text
+    meta, report, text, schedule = point.meta, point.report, point.text, point.open_loop
     pipeline = int(meta.get("pipeline") or 1)
     duration_s = float(meta["duration_s"])
     requests = report.requests
@@ -144,6 +163,11 @@ def _row(point: RawPoint, default_run_id: str | None) -> dict[str, Any]:
         "wrk_duration_s": report.duration_us / 1e6,
         "planned_start_ms": _int_or_none(meta.get("planned_start_ms")),
         "start_late_ms": _int_or_none(meta.get("start_late_ms")),
+        "load_model": "open" if schedule else "closed",
+        "offered_rps": schedule.offered_rps if schedule else math.nan,
+        "achieved_rps": schedule.achieved_rps if schedule else math.nan,
+        "dropped_iterations": schedule.dropped_iterations if schedule else None,
+        "generator_behind": bool(schedule and schedule.achieved_rps < BEHIND_SHARE * schedule.offered_rps),
         "totalRequests": requests,
         "requestsPerSecond": requests / duration_s if duration_s > 0 else math.nan,
         "latencyAvg_ms": latency_ms(report.latency_mean_us),
@@ -186,5 +210,35 @@ def error_warnings(tidy: pd.DataFrame) -> list[str]:
         lines.append(
             f"{row.framework}/{row.test_type} level {row.level} repeat {row.repeat} client {row.client}: "
             f"errors {counts}"
+        )
+    return lines
+
+
+# What a frame without the load-model columns (built before the open model, or by hand) means: closed loop.
+CLOSED_LOOP_DEFAULTS: dict[str, Any] = {
+    "load_model": "closed",
+    "offered_rps": math.nan,
+    "achieved_rps": math.nan,
+    "dropped_iterations": pd.NA,
+    "generator_behind": False,
+}
+
+
+def with_load_model(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every load-model column, the missing ones filled as a closed-loop run's."""
+    missing = {c: v for c, v in CLOSED_LOOP_DEFAULTS.items() if c not in frame.columns}
+    return frame.assign(**missing) if missing else frame
+
+
+def schedule_warnings(tidy: pd.DataFrame) -> list[str]:
+    """One line per open-loop point whose generator fell behind its schedule."""
+    lines = []
+    tidy = with_load_model(tidy)
+    for row in tidy[tidy["generator_behind"]].itertuples(index=False):
+        lines.append(
+            f"{row.framework}/{row.test_type} level {row.level} repeat {row.repeat} client {row.client}: "
+            f"generator behind its schedule: {row.achieved_rps:.0f} of {row.offered_rps:.0f} requests/s "
+            f"started, {row.dropped_iterations} dropped (every VU was waiting: the server answered too "
+            "slowly for lab_open_vus, or the client ran out of CPU); the latencies leave out the unsent"
         )
     return lines

@@ -55,6 +55,7 @@ from types import FrameType
 from typing import Any
 
 SWEEPS = ("concurrency", "pipeline", "queries")
+LOAD_MODELS = ("closed", "open")
 # The sweep's pid, per client and run (beside raw/, never inside it: the analysis reads raw/).
 PID_FILE = ".sweep.pid"
 
@@ -71,11 +72,20 @@ def points(spec: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
 
     spec: one entry of the registry (labcore.test_types.specs(): path, sweep). settings: concurrency_levels,
     pipeline_concurrency_levels, query_levels, pipeline_depth, duration_s, primer_duration_s,
-    primer_concurrency, warmup_duration_s, repeats.
+    primer_concurrency, warmup_duration_s, repeats, and load_model (default closed) with, when it is open,
+    offered_rates and open_vus.
+
+    The open model (docs/load-generators.md) keeps the closed-loop primer and warm-up; its levels are the
+    offered rates (requests per second for the whole lab: ``offered_rps``), each at the highest query count
+    for the query types, never pipelined, with open_vus as the point's concurrency (the most requests one
+    client keeps in flight).
     """
     sweep = spec["sweep"]
     if sweep not in SWEEPS:
         raise ValueError(f"sweep must be one of {SWEEPS}, got {sweep!r}")
+    load_model = settings.get("load_model", "closed")
+    if load_model not in LOAD_MODELS:
+        raise ValueError(f"load_model must be one of {LOAD_MODELS}, got {load_model!r}")
     max_concurrency = max(int(c) for c in settings["concurrency_levels"])
     depth = int(settings["pipeline_depth"]) if sweep == "pipeline" else 1
     if sweep == "pipeline":
@@ -94,6 +104,7 @@ def points(spec: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
         duration_s: int,
         repeat: int,
         pipeline: int = 1,
+        offered_rps: int | None = None,
     ) -> dict[str, Any]:
         return {
             "phase": phase,
@@ -105,6 +116,7 @@ def points(spec: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
             "duration_s": duration_s,
             "repeat": repeat,
             "path": _query_path(spec["path"], queries),
+            "offered_rps": offered_rps,
         }
 
     # As TFB's scripts do: primer and warm-up are never pipelined, and the warm-up runs at the highest
@@ -133,6 +145,21 @@ def points(spec: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
         ),
     ]
     for repeat in range(1, int(settings["repeats"]) + 1):
+        if load_model == "open":
+            for rate in (int(r) for r in settings["offered_rates"]):
+                found.append(
+                    point(
+                        "level",
+                        f"level-o{rate}-r{repeat}",
+                        rate,
+                        int(settings["open_vus"]),
+                        warmup_queries,
+                        int(settings["duration_s"]),
+                        repeat,
+                        offered_rps=rate,
+                    )
+                )
+            continue
         for level in levels:
             if sweep == "queries":
                 found.append(
@@ -251,6 +278,71 @@ def duration_text(seconds: int | float | str) -> str:
 # ------------------------------------------------------------------------------------------ the plan
 
 
+def _wrk_command(
+    point: Mapping[str, Any],
+    url: str,
+    host_header: str,
+    spec: Mapping[str, Any],
+    wrk_timeout_s: int,
+    threads: int | None,
+    scripts_dir: str,
+) -> list[str]:
+    script = f"{scripts_dir}/{'pipeline.lua' if point['pipeline'] > 1 else 'report.lua'}"
+    wrk = [
+        "wrk",
+        "-H",
+        f"Host: {host_header}",
+        "-H",
+        f"Accept: {spec['accept_header']}",
+        "-H",
+        "Connection: keep-alive",
+        "--latency",
+        "--timeout",
+        f"{wrk_timeout_s}s",
+        "-d",
+        f"{point['duration_s']}s",
+        "-c",
+        str(point["concurrency"]),
+        "-t",
+        str(threads),
+        "-s",
+        script,
+        url,
+    ]
+    if point["pipeline"] > 1:
+        wrk += ["--", str(point["pipeline"])]
+    return wrk
+
+
+def _k6_command(
+    k6: str,
+    samples: str,
+    point: Mapping[str, Any],
+    url: str,
+    host_header: str,
+    spec: Mapping[str, Any],
+    clients: int,
+    wrk_timeout_s: int,
+) -> list[str]:
+    """k6 running wrk_scripts/open_loop.js, without the script's path: every VU started before the level
+    (open_vus of them), the per-sample stream written where lab_wrk_run.py reduces it."""
+    env = {
+        "LAB_URL": url,
+        "LAB_HOST": host_header,
+        "LAB_ACCEPT": spec["accept_header"],
+        "LAB_RATE": point["offered_rps"],
+        "LAB_TIME_UNIT_S": clients,
+        "LAB_DURATION_S": point["duration_s"],
+        "LAB_TIMEOUT_S": wrk_timeout_s,
+        "LAB_PRE_VUS": point["concurrency"],
+        "LAB_MAX_VUS": point["concurrency"],
+    }
+    command = [k6, "run", "--quiet", "--no-usage-report", "--no-color", f"--out=csv={samples}"]
+    for name, value in env.items():
+        command += ["-e", f"{name}={value}"]
+    return command
+
+
 def plan(
     *,
     specs: Mapping[str, Mapping[str, Any]],
@@ -276,6 +368,8 @@ def plan(
     slack_s: int = 0,
     margin_s: int = 0,
     sweep_id: int | str = 0,
+    clients: int = 1,
+    k6: str = "k6",
 ) -> dict[str, Any]:
     """Everything one client needs to run one test type of one framework (see the module docstring).
 
@@ -284,6 +378,8 @@ def plan(
     when several clients start each point together (None: one client, plain pauses). A client with more
     vcpus than a point has connections runs one wrk thread per connection. sweep_id: names this sweep's
     progress file (a resume sweeps the same type again, and its waiters must not read the earlier lines).
+    clients: how many clients share each open-loop point's offered rate (each sends rate / clients per
+    second); k6: the k6 binary on the client (roles/wrk_client's venv).
     """
     spec = specs[test_type]
     sweep_points = points(spec, settings)
@@ -304,8 +400,9 @@ def plan(
     progress_stem = f"{run_dir}/sweeps/{framework}/{test_type}-{client}-{sweep_id}"
     for index, point in enumerate(sweep_points):
         url = f"{base_url}{point['path']}"
-        threads = min(int(point["concurrency"]), int(vcpus))
-        meta = {
+        offered = point["offered_rps"]
+        threads = min(int(point["concurrency"]), int(vcpus)) if offered is None else None
+        meta: dict[str, Any] = {
             "run_id": run_id,
             "framework": framework,
             "test_type": test_type,
@@ -320,30 +417,25 @@ def plan(
             "threads": threads,
             "duration_s": point["duration_s"],
         }
-        script = f"{scripts_dir}/{'pipeline.lua' if point['pipeline'] > 1 else 'report.lua'}"
-        wrk = [
-            "wrk",
-            "-H",
-            f"Host: {host_header}",
-            "-H",
-            f"Accept: {spec['accept_header']}",
-            "-H",
-            "Connection: keep-alive",
-            "--latency",
-            "--timeout",
-            f"{wrk_timeout_s}s",
-            "-d",
-            f"{point['duration_s']}s",
-            "-c",
-            str(point["concurrency"]),
-            "-t",
-            str(threads),
-            "-s",
-            script,
-            url,
-        ]
-        if point["pipeline"] > 1:
-            wrk += ["--", str(point["pipeline"])]
+        if offered is not None:
+            # This client's share of the lab's rate (k6 sends `rate` per `clients` seconds: exact shares). A
+            # meta without load_model is a closed-loop point, as every point was before the open model.
+            meta.update(
+                load_model="open",
+                generator="k6",
+                offered_rps=offered / int(clients),
+                offered_rps_total=offered,
+                clients=int(clients),
+            )
+            samples = f"{out_dir}/.{point['stem']}.samples.csv.gz"
+            command = _k6_command(
+                k6, samples, point, url, host_header, spec, int(clients), int(wrk_timeout_s)
+            )
+            command.append(f"{scripts_dir}/open_loop.js")
+            generator_args = ["--k6-samples", samples]
+        else:
+            command = _wrk_command(point, url, host_header, spec, int(wrk_timeout_s), threads, scripts_dir)
+            generator_args = []
         start_args = ["--start-at", str(starts[index])] if synced else []
         argv = [
             python,
@@ -353,9 +445,10 @@ def plan(
             "--meta",
             json.dumps(meta),
             "--skip-existing",
+            *generator_args,
             *start_args,
             "--",
-            *wrk,
+            *command,
         ]
         eta = remaining_s(
             specs,
@@ -373,10 +466,13 @@ def plan(
         extras = (f", pipeline {point['pipeline']}" if point["pipeline"] > 1 else "") + (
             f", {point['queries']} queries" if point["queries"] else ""
         )
+        load = (
+            f"{offered} requests/s offered" if offered is not None else f"{point['concurrency']} connections"
+        )
         progress = (
             f"{framework_text} | {test_type} {type_index + 1}/{len(types)}"
             f" | {point['stem']} ({index + 1}/{len(sweep_points)}):"
-            f" {point['concurrency']} connections{extras},"
+            f" {load}{extras},"
             f" {point['duration_s']} s | ETA {duration_text(eta)}"
         )
         planned.append(

@@ -9,8 +9,9 @@
 // The lab reads k6's per-sample stream (--out csv=...), never this summary: labcore/k6_report.py turns the
 // iteration_duration samples into a whole histogram that several clients can merge.
 //
-// Environment: LAB_URL, LAB_HOST (Host header), LAB_ACCEPT, LAB_RATE (requests/s from this client),
-// LAB_DURATION_S, LAB_TIMEOUT_S, LAB_PRE_VUS, LAB_MAX_VUS.
+// Environment (k6's -e): LAB_URL, LAB_HOST (Host header), LAB_ACCEPT, LAB_RATE (requests this client starts
+// per LAB_TIME_UNIT_S seconds, default 1: the lab's rate over its N clients is LAB_RATE per N s on each, exact),
+// LAB_DURATION_S, LAB_TIMEOUT_S, LAB_PRE_VUS (VUs started before the level), LAB_MAX_VUS.
 import http from 'k6/http';
 
 function setting(name) {
@@ -32,7 +33,7 @@ export const options = {
     level: {
       executor: 'constant-arrival-rate',
       rate: Number(setting('LAB_RATE')),
-      timeUnit: '1s',
+      timeUnit: `${Number(__ENV.LAB_TIME_UNIT_S || 1)}s`,
       duration: `${Number(setting('LAB_DURATION_S'))}s`,
       preAllocatedVUs: Number(setting('LAB_PRE_VUS')),
       maxVUs: Number(setting('LAB_MAX_VUS')),

@@ -68,6 +68,13 @@ MORE_BAD = [
         ("lab_app_host_counts=[1, 2]", "needs a balancer", "no host in group lb"),
     ),
     Bad("verify-only-not-a-bool", TYPES, ("lab_verify_only", "maybe", "bool")),
+    Bad("load-model-unknown", ("lab_load_model=wrk2",), ("lab_load_model", "wrk2", "closed, open")),
+    Bad(
+        "offered-rate-zero",
+        ('{"lab_offered_rates": [100, 0], "lab_open_vus": 0}',),
+        ("lab_offered_rates", "0", "1..1000000"),
+    ),
+    Bad("open-vus-zero", ('{"lab_offered_rates": [100, 0], "lab_open_vus": 0}',), ("lab_open_vus=0", "1..20000")),
     Bad("results-dir-relative", PATHS, ("lab_results_dir", "results", "absolute")),
     # Tier wiring (group_vars/all/tiers.yml).
     Bad("host-id-with-a-slash", ("lab_host_id=a/b",), ("lab_host_id", "a/b", "plain directory name")),
