@@ -141,9 +141,7 @@ def _open_level_object(level_rows: pd.DataFrame) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "offeredRps": _number(row["offered_rps"]),
         "achievedRps": _number(row["achieved_rps"]),
-        "droppedIterations": int(row["dropped_iterations"])
-        if not pd.isna(row["dropped_iterations"])
-        else None,
+        "droppedIterations": None if pd.isna(dropped) else int(dropped),
         "generatorBehind": bool(row["generator_behind"]),
         "totalRequests": int(row["totalRequests"]),
         "latencyAvgMs": _number(row["latencyAvg_ms"]),
