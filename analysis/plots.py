@@ -106,7 +106,14 @@ def _new_figure(width: float, height: float) -> Figure:
     return figure
 
 
+def _open_loop(rows: pd.DataFrame) -> bool:
+    """The rows are open-loop levels (their level is an offered rate: analysis.tables.level_name)."""
+    return "load_model" in rows.columns and bool((rows["load_model"] == "open").any())
+
+
 def _axis_label(summary_rows: pd.DataFrame, test_type: str) -> str:
+    if _open_loop(summary_rows):
+        return "offered requests/s (whole lab)"
     if level_name(test_type) == "queries":
         connections = sorted({int(c) for c in summary_rows.get("concurrency", pd.Series(dtype="int64"))})
         at = f" (at {', '.join(map(str, connections))} connections)" if connections else ""
@@ -115,10 +122,11 @@ def _axis_label(summary_rows: pd.DataFrame, test_type: str) -> str:
     return f"connections (pipelined, depth {depth})" if depth > 1 else "connections"
 
 
-def _level_axis(ax: Axes, test_type: str, levels: Sequence[int]) -> None:
-    """Log2 for connection sweeps (levels double), linear for queries per request; ticks at the levels."""
+def _level_axis(ax: Axes, test_type: str, levels: Sequence[int], linear: bool = False) -> None:
+    """Log2 for connection sweeps (levels double), linear for queries per request and offered rates (linear:
+    the open model, where a curve bends at the rate the server can no longer serve); ticks at the levels."""
     ticks = sorted({int(level) for level in levels})
-    if level_name(test_type) != "queries" and ticks and min(ticks) > 0:
+    if not linear and level_name(test_type) != "queries" and ticks and min(ticks) > 0:
         ax.set_xscale("log", base=2)
         ax.xaxis.set_minor_locator(NullLocator())
         if len(ticks) == 1:
@@ -225,12 +233,13 @@ def throughput_figure(summary: pd.DataFrame, test_type: str, tidy: pd.DataFrame 
                         label=label,
                     )
                 )
-    _level_axis(ax, test_type, rows["level"].tolist())
+    _level_axis(ax, test_type, rows["level"].tolist(), linear=_open_loop(rows))
     _zero_based(ax, rows["requestsPerSecond_max"])
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlabel(_axis_label(tidy_rows if len(tidy_rows) else rows, test_type))
     ax.set_ylabel("requests/s")
-    ax.set_title(f"{test_type}: requests/s by {level_name(test_type)}")
+    by = "offered rate" if _open_loop(rows) else level_name(test_type)
+    ax.set_title(f"{test_type}: requests/s by {by}")
     ax.grid(True, alpha=0.3)
     handles, _labels = ax.get_legend_handles_labels()
     ax.legend(handles=[*handles, *extra_handles], fontsize=8, loc="best")
@@ -279,6 +288,44 @@ def latency_figure(tidy: pd.DataFrame, test_type: str) -> Figure | None:
         ax.set_ylabel("latency (ms)")
     axes[0].legend(fontsize=8)
     figure.suptitle(f"{test_type}: latency percentiles (median repeat, worst client)")
+    return figure
+
+
+def open_loop_latency_figure(summary: pd.DataFrame, test_type: str) -> Figure | None:
+    """Latency against offered rate (the "hockey stick"), one colour per framework: p99 solid, p50 dotted,
+    p99.9 dashed, from the clients' merged histograms (median repeat); None without open-loop levels."""
+    rows = summary[(summary["test_type"] == test_type) & (summary["load_model"] == "open")]
+    rows = rows[rows["p99_ms"].notna()].sort_values(["framework", "level"])
+    if rows.empty:
+        return None
+    colors = framework_colors(summary["framework"].unique().tolist())
+    figure = _new_figure(8, 4.5)
+    ax = figure.add_subplot()
+    for framework, group in rows.groupby("framework", sort=True):
+        color = colors[str(framework)]
+        ax.plot(group["level"], group["p99_ms"], color=color, marker="o", label=f"{framework} p99")
+        ax.plot(
+            group["level"], group["p50_ms"], color=color, linestyle=":", marker=".", label=f"{framework} p50"
+        )
+        ax.plot(
+            group["level"],
+            group["p999_ms"],
+            color=color,
+            linestyle="--",
+            alpha=0.6,
+            label=f"{framework} p99.9",
+        )
+        behind = group[group["generator_behind"].astype(bool)]
+        ax.scatter(
+            behind["level"], behind["p99_ms"], s=180, facecolors="none", edgecolors=_ERROR_RING, zorder=5
+        )
+    _level_axis(ax, test_type, rows["level"].tolist(), linear=True)
+    ax.set_yscale("log")
+    ax.set_xlabel("offered requests/s (whole lab)")
+    ax.set_ylabel("latency (ms), from each request's scheduled start")
+    ax.set_title(f"{test_type}: latency against offered rate (open loop; ringed: generator behind)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="best", ncols=2)
     return figure
 
 
@@ -500,7 +547,18 @@ def run_plots(
                 throughput_figure(summary, test_type, tidy),
             )
         )
-        latency = latency_figure(tidy, test_type)
+        hockey = open_loop_latency_figure(summary, str(test_type))
+        if hockey is not None:
+            plots.append(
+                Plot(
+                    f"latency-rate-{test_type}",
+                    f"{test_type}: latency against offered rate",
+                    str(test_type),
+                    hockey,
+                )
+            )
+        # Per-client percentiles: for open-loop levels the merged ones above say it better.
+        latency = None if hockey is not None else latency_figure(tidy, test_type)
         if latency is not None:
             plots.append(
                 Plot(f"latency-{test_type}", f"{test_type}: latency percentiles", str(test_type), latency)

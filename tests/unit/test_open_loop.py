@@ -11,12 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from analysis.run import load_run
+from analysis.summarize import summarize
+from labcore import sweep, test_types
 from labcore.histogram import Histogram, merged
 from labcore.k6_report import reduce_file
 from labkit.processes import free_port, stop_process_group
@@ -230,3 +234,102 @@ def test_two_clients_merged_histogram_by_histogram_give_the_percentiles_of_the_u
     union_p99 = together.percentile(99)
     assert abs(union_p99 - stalled_p99) > 0.1 * stalled_p99
     assert abs(union_p99 - (stalled_p99 + steady_p99) / 2) > 0.1 * union_p99
+
+
+def test_an_open_loop_sweep_of_two_clients_is_analysed_with_their_histograms_merged(
+    k6: Path, stalling_server: str, tmp_path: Path
+) -> None:
+    # Both clients' sweeps as the benchmark role runs them (labcore.sweep), at the same planned instants;
+    # then the run loaded and summarized as `make analyze` does.
+    settings = {
+        "concurrency_levels": [4],
+        "pipeline_concurrency_levels": [4],
+        "query_levels": [1],
+        "pipeline_depth": 1,
+        "duration_s": 3,
+        "primer_duration_s": 1,
+        "primer_concurrency": 2,
+        "warmup_duration_s": 1,
+        "repeats": 1,
+        "load_model": "open",
+        "offered_rates": [200],
+        "open_vus": 300,
+    }
+    t0 = int(time.time() * 1000) + 3000
+    sweeps = []
+    for client in ("client-a", "client-b"):
+        plan = sweep.plan(
+            specs=test_types.specs(),
+            settings=settings,
+            test_type="json",
+            framework="stall",
+            frameworks=["stall"],
+            framework_index=0,
+            types=["json"],
+            all_types=["json"],
+            ceiling=False,
+            run_id="open-two",
+            client=client,
+            run_dir=str(tmp_path / client / "open-two"),  # each client host has its own results
+            scripts_dir=str(ROOT / "wrk_scripts"),
+            python=sys.executable,
+            base_url=stalling_server.rstrip("/"),
+            host_header="127.0.0.1",
+            vcpus=2,
+            wrk_timeout_s=2,
+            pause_s=0,
+            t0_ms=t0,
+            slack_s=1,
+            clients=2,
+            k6=str(k6),
+        )
+        plan["go_file"] = None  # the planned t0 is the start: no controller writes a signal here
+        sweeps.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "labcore.sweep", "run"],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        assert sweeps[-1].stdin is not None
+        sweeps[-1].stdin.write(json.dumps(plan))
+        sweeps[-1].stdin.close()
+    for process in sweeps:
+        assert process.stdout is not None and process.stderr is not None
+        out, err = process.stdout.read(), process.stderr.read()
+        assert process.wait(timeout=60) == 0, err
+        assert json.loads(out.strip().splitlines()[-1])["incomplete"] == [], out
+
+    # Fetched to the controller's run directory, as roles/benchmark's fetch_raw does.
+    for client in ("client-a", "client-b"):
+        shutil.copytree(
+            tmp_path / client / "open-two" / "raw", tmp_path / "open-two" / "raw", dirs_exist_ok=True
+        )
+    run = load_run(tmp_path / "open-two")
+    assert not [w for w in run.warnings.raw if "skipped" in w], run.warnings.raw
+    assert sorted(run.histograms) == [
+        "raw/stall/json/client-a/level-o200-r1",
+        "raw/stall/json/client-b/level-o200-r1",
+    ]
+    tidy = run.tidy
+    assert list(tidy["load_model"]) == ["open", "open"] and list(tidy["offered_rps"]) == [100.0, 100.0]
+    assert not tidy["generator_behind"].any() and list(tidy["dropped_iterations"]) == [0, 0]
+    assert ((tidy["achieved_rps"] - 100).abs() <= 2).all()
+
+    summary = summarize(run)
+    row = summary.clients.iloc[0]
+    union = merged(run.histograms.values())
+    assert row["offered_rps"] == 200 and row["p99_ms"] == union.percentile(99) / 1000
+    assert row["p99_ms"] >= 300  # the stalls, in the union of both clients
+    assert row["latencyAvg_ms"] == pytest.approx(union.mean / 1000)
+    level = summary.summary.iloc[0]
+    assert level["level_name"] == "offered_rps" and level["p99_ms"] == row["p99_ms"]
+    assert "worst of" not in level["flags"] and "generator behind" not in level["flags"]
+    section = summary.results["openLoop"]
+    assert section["offeredRates"] == [200]
+    (obj,) = section["rawData"]["json"]["stall"]
+    assert obj["offeredRps"] == 200 and obj["p99Ms"] == row["p99_ms"] and not obj["generatorBehind"]
+    assert summary.results["rawData"]["json"] == {}  # TechEmpower's levels are connections: not these

@@ -325,3 +325,66 @@ def test_the_ceiling_constants_of_the_role_are_the_analysis_tests() -> None:
     assert {
         k.removeprefix("benchmark_"): v for k, v in role.items() if k.startswith("benchmark_ceiling_")
     } == {k.removeprefix("__lab_"): v for k, v in shared.items()}
+
+
+def test_the_open_model_plans_k6_at_each_clients_share_of_the_offered_rate() -> None:
+    settings = _settings(load_model="open", offered_rates=[300, 900], open_vus=250, repeats=2)
+    plans = {
+        test_type: sweep.plan(
+            specs=SPECS,
+            settings=settings,
+            test_type=test_type,
+            framework="aiohttp",
+            frameworks=["aiohttp"],
+            framework_index=0,
+            types=["json", "queries"],
+            all_types=["json", "queries"],
+            ceiling=False,
+            run_id="r",
+            client="client-b",
+            run_dir="/results/r",
+            scripts_dir="/opt/lab/c/wrk_scripts",
+            python="/usr/bin/python3",
+            base_url="http://10.0.0.2:8080",
+            host_header="app",
+            vcpus=2,
+            wrk_timeout_s=8,
+            pause_s=1,
+            clients=3,
+            k6="/opt/lab/c/loadgen/bin/k6",
+        )
+        for test_type in ("json", "queries")
+    }
+    points = plans["json"]["points"]
+    # Primer and warm-up stay closed-loop (wrk); the levels are the offered rates, repeat by repeat.
+    assert [p["stem"] for p in points] == [
+        "primer-r1",
+        "warmup-r1",
+        "level-o300-r1",
+        "level-o900-r1",
+        "level-o300-r2",
+        "level-o900-r2",
+    ]
+    assert points[1]["argv"][points[1]["argv"].index("--") + 1] == "wrk"
+    argv = points[3]["argv"]
+    meta = json.loads(argv[argv.index("--meta") + 1])
+    assert meta["load_model"] == "open" and meta["generator"] == "k6"
+    assert meta["offered_rps"] == 300.0 and meta["offered_rps_total"] == 900 and meta["clients"] == 3
+    assert meta["level"] == 900 and meta["concurrency"] == 250 and meta["threads"] is None
+    samples = "/results/r/raw/aiohttp/json/client-b/.level-o900-r1.samples.csv.gz"
+    assert argv[argv.index("--k6-samples") + 1] == samples
+    k6 = argv[argv.index("--") + 1 :]
+    assert k6[:2] == ["/opt/lab/c/loadgen/bin/k6", "run"] and f"--out=csv={samples}" in k6
+    env = dict(k6[i + 1].split("=", 1) for i, arg in enumerate(k6) if arg == "-e")
+    # 900 per 3 s on each of the 3 clients: each sends exactly a third of the lab's rate.
+    assert env["LAB_RATE"] == "900" and env["LAB_TIME_UNIT_S"] == "3"
+    assert env["LAB_PRE_VUS"] == env["LAB_MAX_VUS"] == "250" and env["LAB_TIMEOUT_S"] == "8"
+    assert env["LAB_URL"] == "http://10.0.0.2:8080/json" and env["LAB_HOST"] == "app"
+    assert k6[-1] == "/opt/lab/c/wrk_scripts/open_loop.js"
+    assert "900 requests/s offered" in points[3]["progress"]
+    # The query types run every rate at their highest query count, as their warm-up does.
+    level = plans["queries"]["points"][2]
+    assert level["stem"] == "level-o300-r1"
+    assert any(arg.startswith("LAB_URL=") and arg.endswith("?queries=5") for arg in level["argv"])
+    with pytest.raises(ValueError, match="load_model must be one of"):
+        sweep.points(SPECS["json"], _settings(load_model="wrk2"))
