@@ -27,6 +27,7 @@ NUMBERS = (
     ' "lab_wrk_timeout_s": 0, "lab_db_wait_s": 4000, "lab_client_start_margin_s": 0,'
     ' "lab_client_start_slack_s": 601, "lab_app_host_counts": [1, 0]}',
 )
+OPEN_MODEL = ('{"lab_offered_rates": [100, 0], "lab_open_vus": 0}',)
 TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_only": "maybe"}',)
 PORTS = (
     '{"postgres_port": 0, "mariadb_port": 0, "app_server_db_ports": {"postgres": "abc", "mysql": 3306},'
@@ -69,12 +70,8 @@ MORE_BAD = [
     ),
     Bad("verify-only-not-a-bool", TYPES, ("lab_verify_only", "maybe", "bool")),
     Bad("load-model-unknown", ("lab_load_model=wrk2",), ("lab_load_model", "wrk2", "closed, open")),
-    Bad(
-        "offered-rate-zero",
-        ('{"lab_offered_rates": [100, 0], "lab_open_vus": 0}',),
-        ("lab_offered_rates", "0", "1..1000000"),
-    ),
-    Bad("open-vus-zero", ('{"lab_offered_rates": [100, 0], "lab_open_vus": 0}',), ("lab_open_vus=0", "1..20000")),
+    Bad("offered-rate-zero", OPEN_MODEL, ("lab_offered_rates", "0", "1..1000000")),
+    Bad("open-vus-zero", OPEN_MODEL, ("lab_open_vus=0", "1..20000")),
     Bad("results-dir-relative", PATHS, ("lab_results_dir", "results", "absolute")),
     # Tier wiring (group_vars/all/tiers.yml).
     Bad("host-id-with-a-slash", ("lab_host_id=a/b",), ("lab_host_id", "a/b", "plain directory name")),

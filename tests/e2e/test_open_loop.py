@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import E2E_FRAMEWORKS, TINY, PlaybookRun, run_playbook
+from .conftest import E2E_FRAMEWORKS, QUERY_LEVELS, TINY, PlaybookRun, run_playbook
 
-OPEN = {"lab_load_model": "open", "lab_frameworks": E2E_FRAMEWORKS}
+OPEN: dict[str, object] = {"lab_load_model": "open", "lab_frameworks": E2E_FRAMEWORKS}
 K6 = Path("/opt/lab/localhost/loadgen/bin/k6")
 RATES = [200, 400]
 
@@ -61,7 +61,7 @@ def test_an_open_loop_run_measures_each_offered_rate(
     tidy = pd.read_csv(run_dir / "tidy.csv")
     assert sorted(tidy["level"].unique()) == RATES and set(tidy["load_model"]) == {"open"}
     # The query type runs every rate at its highest query count.
-    assert set(tidy[tidy["test_type"] == "queries"]["queries"]) == {max(TINY["lab_query_levels"])}  # type: ignore[call-overload]
+    assert set(tidy[tidy["test_type"] == "queries"]["queries"]) == {max(QUERY_LEVELS)}
     assert ((tidy["achieved_rps"] / tidy["offered_rps"] - 1).abs() < 0.02).all(), tidy
     assert (tidy["dropped_iterations"] == 0).all() and not tidy["generator_behind"].any()
     assert tidy["p99_ms"].notna().all() and (tidy["totalRequests"] > 0).all()
