@@ -2,7 +2,8 @@
 
 Here every host's lab address is IPv6: the tiers are provisioned again on them (Postgres' listen address and
 pg_hba, nginx, the upstream service, the apps' database host), and verification, the upstream scenario and
-the load all go over IPv6.
+the load all go over IPv6. Then the same two clients in the open model (k6): the offered rate split between
+them, their histograms merged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
+from labcore.histogram import Histogram, merged
 
 from .conftest import FRAMEWORKS, TINY, MultiHostLab, PlaybookRun
 from .netns_lab import LAB_HOSTS_V6
@@ -145,3 +148,61 @@ def test_everything_went_over_ipv6(run_dir: Path) -> None:
     proc = MultiHostLab.in_host("labdb", *psql, "-Atc", query)
     assert proc.returncode == 0, proc.stderr
     assert set(proc.stdout.split()) == {LAB_HOSTS_V6["labapp"]}, proc.stdout
+
+
+# The open model over the same two clients (issue 20): k6 reaches each client through the package proxy, the
+# lab's offered rate is split between them, and their histograms are merged into the level's percentiles.
+OPEN_RATES = [300, 600]
+
+
+@pytest.fixture(scope="module")
+def open_run_dir(
+    mh: MultiHostLab, inventory: Path, run_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    site = mh.run(inventory, "site.yml", extra={"lab_frameworks": FRAMEWORKS, "lab_load_model": "open"})
+    assert site.returncode == 0, site.output[-6000:]
+    results_dir = tmp_path_factory.mktemp("results-two-clients-open")
+    extra = {
+        **TINY,
+        **SCHEDULE,
+        # Long enough that a whole second of the schedule is measured at each rate.
+        "lab_duration_s": 3,
+        "lab_frameworks": [FRAMEWORK],
+        "lab_test_types": ["json"],
+        "lab_load_model": "open",
+        "lab_offered_rates": OPEN_RATES,
+        "lab_results_dir": str(results_dir),
+    }
+    run = mh.run(inventory, "benchmark.yml", extra=extra)
+    assert run.returncode == 0, run.output[-6000:]
+    return (results_dir / "latest").resolve()
+
+
+def test_the_open_model_splits_the_rate_between_the_clients_and_merges_their_histograms(
+    open_run_dir: Path,
+) -> None:
+    levels = {
+        stem: by_client for (_, stem), by_client in _metas(open_run_dir).items() if stem.startswith("level-")
+    }
+    assert sorted(levels) == sorted(f"level-o{rate}-r1" for rate in OPEN_RATES)
+    histograms: dict[int, list[Histogram]] = {}
+    for by_client in levels.values():
+        assert sorted(by_client) == CLIENTS
+        for client, meta in by_client.items():
+            assert meta["generator"] == "k6" and meta["hostname"] == client, meta
+            assert meta["offered_rps"] == meta["offered_rps_total"] / 2 and meta["clients"] == 2, meta
+            assert 0 <= meta["start_late_ms"] <= START_TOLERANCE_MS, meta
+            stem = open_run_dir / "raw" / FRAMEWORK / "json" / client / f"level-o{meta['level']}-r1"
+            report = json.loads(stem.with_suffix(".json").read_text())
+            histograms.setdefault(int(meta["level"]), []).append(Histogram.from_dict(report["histogram_us"]))
+    merged_rows = pd.read_csv(open_run_dir / "clients.csv").query("framework == @FRAMEWORK")
+    assert sorted(merged_rows["level"]) == OPEN_RATES
+    for row in merged_rows.to_dict("records"):
+        union = merged(histograms[int(row["level"])])
+        assert row["clients"] == 2 and row["offered_rps"] == row["level"], row
+        assert row["achieved_rps"] == pytest.approx(row["level"], rel=0.02) and row["dropped_iterations"] == 0
+        assert row["p99_ms"] == pytest.approx(union.percentile(99) / 1000), row
+        assert row["latencyMax_ms"] == pytest.approx(union.max / 1000)
+        assert not row["generator_behind"] and not row["late_start"], row
+    section = json.loads((open_run_dir / "results.json").read_text())["openLoop"]
+    assert section["offeredRates"] == OPEN_RATES and list(section["rawData"]["json"]) == [FRAMEWORK]
