@@ -13,6 +13,7 @@ from analysis.host_levels import HOST_LEVELS_FILE
 from analysis.plots import PLOTS_DIR, write_plots
 from analysis.report import REPORT_NAME, RunReport
 from analysis.scaleout import SCALEOUT_FILE
+from analysis.slo import SLO_FILE
 from analysis.summarize import (
     CLIENTS_FILE,
     PER_CORE_FILE,
@@ -25,8 +26,8 @@ from analysis.summarize import (
 
 
 def write_summary(run_dir: Path, summary: Summary) -> Path:
-    """Write tidy.csv, clients.csv, resources/*.csv (samples, cores, levels), summary.csv, scaleout.csv and
-    results.json; returns results.json."""
+    """Write tidy.csv, clients.csv, resources/*.csv (samples, cores, levels), summary.csv, scaleout.csv,
+    slo.csv (when the run searched) and results.json; returns results.json."""
     summary.tidy.to_csv(run_dir / TIDY_FILE, index=False)
     summary.clients.to_csv(run_dir / CLIENTS_FILE, index=False)
     (run_dir / SAMPLES_FILE).parent.mkdir(parents=True, exist_ok=True)
@@ -35,6 +36,8 @@ def write_summary(run_dir: Path, summary: Summary) -> Path:
     summary.host_levels.to_csv(run_dir / HOST_LEVELS_FILE, index=False)
     summary.summary.to_csv(run_dir / SUMMARY_FILE, index=False)
     summary.scaleout.to_csv(run_dir / SCALEOUT_FILE, index=False)
+    if len(summary.slo):
+        summary.slo.to_csv(run_dir / SLO_FILE, index=False)
     results_path = run_dir / RESULTS_FILE
     results_path.write_text(json.dumps(summary.results, indent=2) + "\n", encoding="utf-8")
     return results_path

@@ -47,6 +47,7 @@ SHAPING = (
     "load_model",
     "offered_rates",
     "open_vus",
+    "slo",
     "db_mode",
     "scenario_params",
     "ceiling",

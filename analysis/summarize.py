@@ -23,6 +23,7 @@ from analysis.host_levels import HOST_LEVELS_FILE, host_levels
 from analysis.resources import add_level_resources, resource_warnings
 from analysis.run import Run
 from analysis.scaleout import SCALEOUT_FILE, app_hosts_of, render_scaleout, scale_out
+from analysis.slo import render_slo, slo_probes, slo_results
 from analysis.tables import build_summary, render_tables
 from analysis.tfb_results import build_tfb_results, validate_tfb_results
 from analysis.tidy import error_warnings, schedule_warnings
@@ -61,6 +62,7 @@ class Summary:
     host_levels: pd.DataFrame  # resources/levels.csv: each host's CPU (and requests served) per point
     summary: pd.DataFrame  # summary.csv, the tables' data
     scaleout: pd.DataFrame  # scaleout.csv, the scale-out curve (empty unless the run measured one)
+    slo: pd.DataFrame  # slo.csv, the SLO search's probes and answers (empty unless the run searched)
     results: Mapping[str, Any]  # results.json
     warnings: tuple[str, ...]  # what summarize warns about, after the run's loading warnings
     report_warnings: tuple[str, ...]  # the errors and warnings the report lists
@@ -97,6 +99,7 @@ def summarize(run: Run) -> Summary:
 
     summary = build_summary(tidy, clients)
     scaleout = scale_out(summary, run.frameworks)
+    slo = slo_probes(run.points, run.meta)
     results = build_tfb_results(
         without_ceiling(tidy),
         run.meta,
@@ -104,6 +107,10 @@ def summarize(run: Run) -> Summary:
         without_ceiling(clients),
     )
     validate_tfb_results(results)
+    # The lab's own section beside TechEmpower's format (validated above without it: TFB's schema).
+    slo_section = slo_results(without_ceiling(slo), run.meta)
+    if slo_section is not None:
+        results["sloSearch"] = slo_section
 
     # The report lists the run's events (an app crash, a lost database) with its errors and warnings.
     report_warnings = [
@@ -118,6 +125,7 @@ def summarize(run: Run) -> Summary:
         + render_tables(summary, framework_labels(run.frameworks))
         + "\n"
         + (render_scaleout(scaleout) + "\n" if len(scaleout) else "")
+        + (render_slo(slo, run.meta) + "\n" if len(slo) else "")
         + render_events(run.frameworks)
     )
     return Summary(
@@ -128,6 +136,7 @@ def summarize(run: Run) -> Summary:
         host_levels=host_levels(run.tidy, run.resources.samples, run.hosts, run.balancer),
         summary=summary,
         scaleout=scaleout,
+        slo=slo,
         results=results,
         warnings=tuple(warnings),
         report_warnings=tuple(report_warnings),

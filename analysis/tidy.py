@@ -48,9 +48,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.raw_files import RawPoint
+from labcore.k6_report import BEHIND_SHARE
 
-# An open-loop point that started fewer requests than this share of its schedule is flagged generator_behind.
-BEHIND_SHARE = 0.98
 PERCENTILE_COLUMNS = {
     "50": "p50_ms",
     "75": "p75_ms",

@@ -36,6 +36,9 @@ TIMEOUT_CODE = 1050
 WRITE_CODE = 1201
 CONNECT_CODES = range(1210, 1220)
 STATUS_CODES = range(1400, 1600)
+# A point that started fewer than this share of its scheduled requests fell behind (its generator did not keep
+# the schedule): the analysis flags it, the SLO search does not count it as a pass.
+BEHIND_SHARE = 0.98
 
 
 class K6ReportError(ValueError):

@@ -54,6 +54,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from labcore import slo
+
 SWEEPS = ("concurrency", "pipeline", "queries")
 LOAD_MODELS = ("closed", "open")
 # The sweep's pid, per client and run (beside raw/, never inside it: the analysis reads raw/).
@@ -73,7 +75,7 @@ def points(spec: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
     spec: one entry of the registry (labcore.test_types.specs(): path, sweep). settings: concurrency_levels,
     pipeline_concurrency_levels, query_levels, pipeline_depth, duration_s, primer_duration_s,
     primer_concurrency, warmup_duration_s, repeats, and load_model (default closed) with, when it is open,
-    offered_rates and open_vus.
+    offered_rates and open_vus; with slo_rate set, the one probe of the SLO search at that rate (phase slo).
 
     The open model (docs/load-generators.md) keeps the closed-loop primer and warm-up; its levels are the
     offered rates (requests per second for the whole lab: ``offered_rps``), each at the highest query count
@@ -124,6 +126,11 @@ def points(spec: Mapping[str, Any], settings: Mapping[str, Any]) -> list[dict[st
     primer_concurrency = int(settings["primer_concurrency"])
     primer_queries = 2 if sweep == "queries" else None
     warmup_queries = max(levels) if sweep == "queries" else None
+    if settings.get("slo_rate") is not None:
+        # One probe of the SLO search (labcore/slo.py): the app is warm from the type's sweep.
+        rate = int(settings["slo_rate"])
+        vus, duration = int(settings["open_vus"]), int(settings["duration_s"])
+        return [point("slo", slo.stem(rate), rate, vus, warmup_queries, duration, 1, offered_rps=rate)]
     found = [
         point(
             "primer",

@@ -27,6 +27,7 @@ NUMBERS = (
     ' "lab_wrk_timeout_s": 0, "lab_db_wait_s": 4000, "lab_client_start_margin_s": 0,'
     ' "lab_client_start_slack_s": 601, "lab_app_host_counts": [1, 0]}',
 )
+SLO = ('{"lab_slo_search": "maybe", "lab_slo_p99_ms": 0, "lab_slo_error_pct": 101, "lab_slo_max_steps": 0}',)
 OPEN_MODEL = ('{"lab_offered_rates": [100, 0], "lab_open_vus": 0}',)
 TYPES = ('{"lab_warmup_duration_s": "long", "lab_ceiling": "maybe", "lab_verify_only": "maybe"}',)
 PORTS = (
@@ -72,6 +73,10 @@ MORE_BAD = [
     Bad("load-model-unknown", ("lab_load_model=wrk2",), ("lab_load_model", "wrk2", "closed, open")),
     Bad("offered-rate-zero", OPEN_MODEL, ("lab_offered_rates", "0", "1..1000000")),
     Bad("open-vus-zero", OPEN_MODEL, ("lab_open_vus=0", "1..20000")),
+    Bad("slo-search-not-a-bool", SLO, ("lab_slo_search", "maybe", "bool")),
+    Bad("slo-p99-zero", SLO, ("lab_slo_p99_ms=0",)),
+    Bad("slo-error-above", SLO, ("lab_slo_error_pct=101", "0..100")),
+    Bad("slo-steps-zero", SLO, ("lab_slo_max_steps=0", "1..50")),
     Bad("results-dir-relative", PATHS, ("lab_results_dir", "results", "absolute")),
     # Tier wiring (group_vars/all/tiers.yml).
     Bad("host-id-with-a-slash", ("lab_host_id=a/b",), ("lab_host_id", "a/b", "plain directory name")),

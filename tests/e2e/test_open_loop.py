@@ -72,3 +72,46 @@ def test_an_open_loop_run_measures_each_offered_rate(
     assert section["offeredRates"] == RATES and sorted(section["rawData"]) == ["json", "query"]
     report = (run_dir / "report.html").read_text()
     assert "latency-rate-json" in report and "latency against offered rate" in report
+
+
+def test_the_slo_search_probes_from_the_peak_and_reports_the_highest_rate_under_the_target(
+    provisioned_open: PlaybookRun, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    results = tmp_path_factory.mktemp("results-slo")
+    target = {"p99_ms": 100.0, "error_pct": 0.1}
+    run = run_playbook(
+        "benchmark.yml",
+        extra={
+            **TINY,
+            "lab_frameworks": ["aiohttp"],
+            "lab_test_types": ["json"],
+            "lab_ceiling": False,
+            "lab_slo_search": True,
+            "lab_slo_max_steps": 3,
+            "lab_slo_p99_ms": target["p99_ms"],
+            "lab_results_dir": str(results),
+        },
+    )
+    assert run.returncode == 0, run.output[-6000:]
+    assert "highest rate so far under p99 100 ms" in run.output
+    run_dir = (results / "latest").resolve()
+    assert json.loads((run_dir / "run.json").read_text())["slo"] == {**target, "max_steps": 3}
+    # The closed-loop levels were measured first; the first probe is their peak.
+    tidy = pd.read_csv(run_dir / "tidy.csv")
+    assert set(tidy["load_model"]) == {"closed"}
+    probes = pd.read_csv(run_dir / "slo.csv")
+    assert 1 <= len(probes) <= 3 and set(probes["framework"]) == {"aiohttp"}
+    points = sorted((run_dir / "raw" / "aiohttp" / "json" / "localhost").glob("slo-o*-r1.meta.json"))
+    assert len(points) == len(probes)
+    peak = round(float(tidy["requestsPerSecond"].max()))
+    probed = [json.loads(p.read_text()) for p in points]
+    assert peak in {int(meta["level"]) for meta in probed}, (peak, [m["level"] for m in probed])
+    assert all(meta["phase"] == "slo" and meta["generator"] == "k6" for meta in probed), probed
+    # The answer is the rule's on the probes as measured, in slo.csv and in results.json.
+    passes = probes[probes["passes"]]
+    expected = int(passes["rate"].max()) if len(passes) else None
+    found = probes["found"].dropna().unique().tolist()
+    assert found == ([expected] if expected is not None else [])
+    section = json.loads((run_dir / "results.json").read_text())["sloSearch"]
+    assert section["found"] == {"json": {"aiohttp": expected}} and section["p99TargetMs"] == 100.0
+    assert len(section["probes"]["json"]["aiohttp"]) == len(probes)

@@ -20,7 +20,7 @@ import pytest
 
 from analysis.run import load_run
 from analysis.summarize import summarize
-from labcore import sweep, test_types
+from labcore import slo, sweep, test_types
 from labcore.histogram import Histogram, merged
 from labcore.k6_report import reduce_file
 from labkit.processes import free_port, stop_process_group
@@ -333,3 +333,52 @@ def test_an_open_loop_sweep_of_two_clients_is_analysed_with_their_histograms_mer
     (obj,) = section["rawData"]["json"]["stall"]
     assert obj["offeredRps"] == 200 and obj["p99Ms"] == row["p99_ms"] and not obj["generatorBehind"]
     assert summary.results["rawData"]["json"] == {}  # TechEmpower's levels are connections: not these
+
+
+def test_the_slo_search_finds_the_capacity_of_a_server_of_known_service_time_and_workers(
+    k6: Path, tmp_path: Path
+) -> None:
+    # 4 workers of 10 ms each: 400 requests/s, exactly. Offered on a fixed schedule below that, nothing
+    # queues; above it the backlog grows through the probe and its p99 passes the 50 ms target within 3 s.
+    workers, service_ms, capacity = 4, 10, 400
+    port = free_port()
+    shape = ["--stall", "0", "--workers", str(workers), "--service-ms", str(service_ms)]
+    server = subprocess.Popen(
+        [sys.executable, str(STALL_SERVER), str(port), *shape],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert server.stdout is not None and b"listening" in server.stdout.readline()
+        url = f"http://127.0.0.1:{port}/"
+        peak_report = tmp_path / "peak.json"
+        # The start: the closed-loop peak, as the lab starts from the levels it just measured.
+        subprocess.run(
+            [shutil.which("wrk") or "wrk", "-t", "1", "-c", "16", "-d", "2s", "-s", str(REPORT_LUA), url],
+            env={**os.environ, "WRK_REPORT_JSON": str(peak_report)},
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        peak = json.loads(peak_report.read_text())
+        start = peak["requests"] / (peak["duration_us"] / 1e6)
+        probes: list[slo.Probe] = []
+        target = {"p99_ms": 50.0, "error_pct": 0.1}
+        while (rate := slo.next_rate(probes, start_rps=start, max_steps=8, **target)) is not None:
+            samples = tmp_path / f"{rate}.csv.gz"
+            meta = {"framework": "capacity", "test_type": "json", "phase": "slo", "level": rate, "repeat": 1}
+            report = run_point(
+                tmp_path,
+                slo.stem(rate),
+                {**meta, "offered_rps": rate, "duration_s": 3},
+                k6_command(k6, samples, OPEN_LOOP_JS),
+                open_loop_env(url, rate, 3, 300),
+                "--k6-samples",
+                str(samples),
+            )
+            probes.append(slo.probe_of(rate, [report]))
+    finally:
+        stop_process_group(server)
+    answer = slo.found(probes, **target)
+    trail = [(p.rate, round(p.p99_ms, 1), p.passes(**target)) for p in probes]
+    assert answer is not None and 0.9 * capacity <= answer <= 1.1 * capacity, (start, trail)

@@ -7,10 +7,16 @@
 - ``answers | benchmark_ceiling_grades(expected)``: the grade of each of the ceiling's answers.
 - ``results | benchmark_host_grades(urls=..., grades=..., swept=..., reason=...)``: labcore.host_checks,
   each app host's own HTTP checks (behind a balancer) merged into the framework's grades.
+- ``peaks | benchmark_slo_start``, ``probes | benchmark_slo_next(...)``,
+  ``reports | benchmark_slo_probe(rate)``, ``probes | benchmark_slo_line(...)``: labcore.slo, the SLO
+  search's steps.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,7 +29,7 @@ _REPO = Path(__file__).resolve().parents[3]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from labcore import framework_record, host_checks, sweep  # noqa: E402
+from labcore import framework_record, host_checks, slo, sweep  # noqa: E402
 
 
 def benchmark_sweep_plan(specs: Mapping[str, Mapping[str, Any]], **kwargs: Any) -> dict[str, Any]:
@@ -65,6 +71,53 @@ def benchmark_host_grades(
     return host_checks.merge_host_grades(hosts=hosts, **kwargs)
 
 
+def benchmark_slo_start(peaks: list[Mapping[str, Any]]) -> float:
+    """The type's peak over its levels, each level's requests/s summed over the clients (the registered
+    results of `python3 -m labcore.slo peak` on every client)."""
+    per_level: dict[str, float] = {}
+    for result in peaks:
+        for level, rate in json.loads(result.get("stdout") or "{}").items():
+            per_level[level] = per_level.get(level, 0.0) + float(rate)
+    return max(per_level.values(), default=0.0)
+
+
+def _probes(probes: list[Mapping[str, Any]]) -> list[slo.Probe]:
+    return [slo.Probe(**probe) for probe in probes]
+
+
+def benchmark_slo_next(probes: list[Mapping[str, Any]], **kwargs: Any) -> int | None:
+    return slo.next_rate(
+        _probes(probes),
+        start_rps=float(kwargs["start_rps"]),
+        p99_ms=float(kwargs["p99_ms"]),
+        error_pct=float(kwargs["error_pct"]),
+        max_steps=int(kwargs["max_steps"]),
+    )
+
+
+def benchmark_slo_probe(reports: list[Mapping[str, Any]], rate: int) -> dict[str, Any]:
+    """reports: each client's slurp of the probe's report. A client without one fails the probe."""
+    try:
+        decoded = [json.loads(base64.b64decode(r["content"])) for r in reports]
+        probe = slo.probe_of(int(rate), decoded)
+    except (KeyError, ValueError, TypeError):
+        probe = slo.Probe(rate=int(rate), p99_ms=float("inf"), error_pct=100.0, behind=True)
+    return dataclasses.asdict(probe)
+
+
+def benchmark_slo_line(probes: list[Mapping[str, Any]], *, p99_ms: float, error_pct: float) -> str:
+    """The last probe and its verdict, and the search's answer so far."""
+    found = _probes(probes)
+    last = found[-1]
+    verdict = "pass" if last.passes(float(p99_ms), float(error_pct)) else "fail"
+    answer = slo.found(found, float(p99_ms), float(error_pct))
+    return (
+        f"probe {len(found)}: {last.rate} requests/s: p99 {last.p99_ms:.2f} ms, errors {last.error_pct:.2f} %"
+        f"{', generator behind' if last.behind else ''}: {verdict}; highest rate so far under"
+        f" p99 {float(p99_ms):g} ms: {answer if answer is not None else 'none'}"
+    )
+
+
 class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
@@ -72,4 +125,8 @@ class FilterModule:
             "benchmark_framework_record": benchmark_framework_record,
             "benchmark_ceiling_grades": benchmark_ceiling_grades,
             "benchmark_host_grades": benchmark_host_grades,
+            "benchmark_slo_start": benchmark_slo_start,
+            "benchmark_slo_next": benchmark_slo_next,
+            "benchmark_slo_probe": benchmark_slo_probe,
+            "benchmark_slo_line": benchmark_slo_line,
         }
