@@ -22,6 +22,7 @@ from analysis.report.comparison import comparison_context
 from analysis.report.context import report_context, report_test_types
 from analysis.report.html import render
 from analysis.run import Run
+from analysis.slo import SLO_FILE
 from analysis.summarize import SUMMARY_FILES, Summary
 
 REPORT_NAME = "report.html"
@@ -40,9 +41,17 @@ def run_report(run: Run, summary: Summary) -> RunReport:
     order = report_test_types(run, summary.summary)
     figures = run_plots(summary.tidy, summary.summary, summary.samples, order, summary.scaleout)
     plots = tuple(render_plot(plot) for plot in figures)
-    present = frozenset({*(str(p) for p in run.files), *SUMMARY_FILES})
+    written = (SLO_FILE,) if len(summary.slo) else ()
+    present = frozenset({*(str(p) for p in run.files), *SUMMARY_FILES, *written})
     context = report_context(
-        run, summary.tidy, summary.summary, plots, summary.report_warnings, present, summary.scaleout
+        run,
+        summary.tidy,
+        summary.summary,
+        plots,
+        summary.report_warnings,
+        present,
+        summary.scaleout,
+        summary.slo,
     )
     return RunReport(render("report.html.j2", context), plots)
 

@@ -27,6 +27,7 @@ from analysis.report.formatting import (
 from analysis.report.summary_table import summary_table
 from analysis.run import VERIFY_DIR, Run
 from analysis.scaleout import SCALEOUT_FILE
+from analysis.slo import SLO_FILE, slo_settings
 from analysis.summarize import RESULTS_FILE, SAMPLES_FILE, SUMMARY_FILE, TIDY_FILE
 from analysis.tidy import error_warnings
 
@@ -37,6 +38,7 @@ RUN_FILES = (
     (TIDY_FILE, "one row per framework x type x level x repeat x client"),
     (SUMMARY_FILE, "the tables' data"),
     (SCALEOUT_FILE, "the scale-out curve: peak requests/s on N app hosts, efficiency"),
+    (SLO_FILE, "the SLO search: every probe, and the highest rate under the p99 target"),
     (RESULTS_FILE, "TechEmpower results format"),
     (SAMPLES_FILE, "resource samples of every host"),
     (HOST_LEVELS_FILE, "each host's CPU per level, and each app host's requests served and CPU per request"),
@@ -180,6 +182,27 @@ def _scaleout_rows(scaleout: pd.DataFrame) -> list[dict[str, str]]:
     ]
 
 
+def _slo_rows(slo: pd.DataFrame) -> list[dict[str, str]]:
+    """One row per framework and type: the highest rate under the target and the probes that found it."""
+    rows = []
+    for (test_type, framework), group in slo.groupby(["test_type", "framework"], sort=True):
+        answer = group["found"].iloc[0]
+        ordered = group.sort_values("rate").to_dict("records")
+        verdicts = ("fail", "pass")
+        rows.append(
+            {
+                "test_type": str(test_type),
+                "framework": str(framework),
+                "found": "none passed" if pd.isna(answer) else f"{int(answer):,}",
+                "probes": ", ".join(
+                    f"{int(r['rate']):,} ({verdicts[bool(r['passes'])]}: p99 {float(r['p99_ms']):.1f} ms)"
+                    for r in ordered
+                ),
+            }
+        )
+    return rows
+
+
 def report_context(
     run: Run,
     tidy: pd.DataFrame,
@@ -188,6 +211,7 @@ def report_context(
     warnings: Sequence[str],
     present: frozenset[str],
     scaleout: pd.DataFrame | None = None,
+    slo: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The template's context; ``present`` are the files the run directory holds beside the report."""
     types = report_test_types(run, summary)
@@ -227,6 +251,8 @@ def report_context(
         "sections": sections,
         "scaleout": _scaleout_rows(scaleout) if scaleout is not None else [],
         "scaleout_plots": [plot_view(p) for p in plots if p.section == "scaleout"],
+        "slo": _slo_rows(slo) if slo is not None and len(slo) else [],
+        "slo_target": slo_settings(run.meta),
         "cpu_plots": [plot_view(p) for p in plots if p.section == "cpu"],
         "resource_plots": [plot_view(p) for p in plots if p.section == "resources"],
         "failed_frameworks": failed,

@@ -115,3 +115,6 @@ def test_the_slo_search_probes_from_the_peak_and_reports_the_highest_rate_under_
     section = json.loads((run_dir / "results.json").read_text())["sloSearch"]
     assert section["found"] == {"json": {"aiohttp": expected}} and section["p99TargetMs"] == 100.0
     assert len(section["probes"]["json"]["aiohttp"]) == len(probes)
+    report = (run_dir / "report.html").read_text()
+    assert 'id="slo"' in report and "Highest rate under the p99 target" in report
+    assert 'href="slo.csv"' in report

@@ -348,29 +348,54 @@ def test_the_slo_search_finds_the_capacity_of_a_server_of_known_service_time_and
         stdout=subprocess.PIPE,
         start_new_session=True,
     )
+    # The points land as the lab keeps them: one run directory, raw/<framework>/<type>/<client>/.
+    points = Path("run") / "raw" / "capacity" / "json" / "localhost"
+    base = {
+        "run_id": "capacity",
+        "framework": "capacity",
+        "test_type": "json",
+        "client": "localhost",
+        "repeat": 1,
+    }
+    target = {"p99_ms": 50.0, "error_pct": 0.1}
     try:
         assert server.stdout is not None and b"listening" in server.stdout.readline()
         url = f"http://127.0.0.1:{port}/"
-        peak_report = tmp_path / "peak.json"
         # The start: the closed-loop peak, as the lab starts from the levels it just measured.
-        subprocess.run(
-            [shutil.which("wrk") or "wrk", "-t", "1", "-c", "16", "-d", "2s", "-s", str(REPORT_LUA), url],
-            env={**os.environ, "WRK_REPORT_JSON": str(peak_report)},
-            capture_output=True,
-            check=True,
-            timeout=60,
+        wrk = [
+            shutil.which("wrk") or "wrk",
+            "--latency",
+            "-t",
+            "1",
+            "-c",
+            "16",
+            "-d",
+            "2s",
+            "-s",
+            str(REPORT_LUA),
+        ]
+        peak = run_point(
+            tmp_path,
+            str(points / "level-c16-r1"),
+            {**base, "phase": "level", "level": 16, "concurrency": 16, "duration_s": 2},
+            [*wrk, url],
+            dict(os.environ),
         )
-        peak = json.loads(peak_report.read_text())
-        start = peak["requests"] / (peak["duration_us"] / 1e6)
+        start = peak["requests"] / 2
         probes: list[slo.Probe] = []
-        target = {"p99_ms": 50.0, "error_pct": 0.1}
         while (rate := slo.next_rate(probes, start_rps=start, max_steps=8, **target)) is not None:
             samples = tmp_path / f"{rate}.csv.gz"
-            meta = {"framework": "capacity", "test_type": "json", "phase": "slo", "level": rate, "repeat": 1}
             report = run_point(
                 tmp_path,
-                slo.stem(rate),
-                {**meta, "offered_rps": rate, "duration_s": 3},
+                str(points / slo.stem(rate)),
+                {
+                    **base,
+                    "phase": "slo",
+                    "level": rate,
+                    "offered_rps": rate,
+                    "duration_s": 3,
+                    "load_model": "open",
+                },
                 k6_command(k6, samples, OPEN_LOOP_JS),
                 open_loop_env(url, rate, 3, 300),
                 "--k6-samples",
@@ -382,3 +407,16 @@ def test_the_slo_search_finds_the_capacity_of_a_server_of_known_service_time_and
     answer = slo.found(probes, **target)
     trail = [(p.rate, round(p.p99_ms, 1), p.passes(**target)) for p in probes]
     assert answer is not None and 0.9 * capacity <= answer <= 1.1 * capacity, (start, trail)
+
+    # The analysis judges the kept probes as the search did, and reports the same answer.
+    run_json = {"run_id": "capacity", "frameworks": ["capacity"], "test_types": ["json"], "duration_s": 2}
+    (tmp_path / "run" / "run.json").write_text(json.dumps({**run_json, "slo": {**target, "max_steps": 8}}))
+    summary = summarize(load_run(tmp_path / "run"))
+    frame = summary.slo
+    assert sorted(frame["rate"]) == sorted(p.rate for p in probes)
+    assert list(frame.sort_values("rate")["passes"]) == [
+        p.passes(**target) for p in sorted(probes, key=lambda p: p.rate)
+    ]
+    assert set(frame["found"]) == {answer}
+    assert summary.results["sloSearch"]["found"] == {"json": {"capacity": answer}}
+    assert f"{answer} requests/s" in summary.text and "Highest offered rate with p99 <= 50 ms" in summary.text
