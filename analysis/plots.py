@@ -33,7 +33,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from analysis.resources import SAMPLE_COLUMNS
 from analysis.tables import level_name
@@ -291,12 +291,18 @@ def latency_figure(tidy: pd.DataFrame, test_type: str) -> Figure | None:
     return figure
 
 
-def open_loop_latency_figure(summary: pd.DataFrame, test_type: str) -> Figure | None:
-    """Latency against offered rate (the "hockey stick"), one colour per framework: p99 solid, p50 dotted,
-    p99.9 dashed, from the clients' merged histograms (median repeat); None without open-loop levels."""
+def open_loop_latency_figure(
+    summary: pd.DataFrame, test_type: str, slo: pd.DataFrame | None = None, p99_target_ms: float | None = None
+) -> Figure | None:
+    """Latency against offered rate (the "hockey stick"), one colour per framework: for open-loop levels p99
+    solid, p50 dotted, p99.9 dashed, from the clients' merged histograms (median repeat); the SLO search's
+    probes (analysis.slo) as squares at their p99, failed ones hollow, beside the target. None when the type
+    has neither."""
     rows = summary[(summary["test_type"] == test_type) & (summary["load_model"] == "open")]
     rows = rows[rows["p99_ms"].notna()].sort_values(["framework", "level"])
-    if rows.empty:
+    probes = slo[slo["test_type"] == test_type] if slo is not None and len(slo) else pd.DataFrame()
+    probes = probes[np.isfinite(probes["p99_ms"].astype(float))] if len(probes) else probes
+    if rows.empty and probes.empty:
         return None
     colors = framework_colors(summary["framework"].unique().tolist())
     figure = _new_figure(8, 4.5)
@@ -319,7 +325,29 @@ def open_loop_latency_figure(summary: pd.DataFrame, test_type: str) -> Figure | 
         ax.scatter(
             behind["level"], behind["p99_ms"], s=180, facecolors="none", edgecolors=_ERROR_RING, zorder=5
         )
-    _level_axis(ax, test_type, rows["level"].tolist(), linear=True)
+    for framework, group in probes.groupby("framework", sort=True) if len(probes) else ():
+        color = colors.get(str(framework), "black")
+        group = group.sort_values("rate")
+        passed = group["passes"].astype(bool)
+        ax.scatter(group["rate"][passed], group["p99_ms"][passed], marker="s", color=color, zorder=6)
+        ax.scatter(
+            group["rate"][~passed],
+            group["p99_ms"][~passed],
+            marker="s",
+            facecolors="none",
+            edgecolors=color,
+            zorder=6,
+            label=f"{framework} SLO probes (hollow: failed)",
+        )
+    if p99_target_ms is not None and len(probes):
+        ax.axhline(
+            p99_target_ms, color="grey", linestyle="-.", linewidth=1, label=f"p99 target {p99_target_ms:g} ms"
+        )
+    levels = [*rows["level"].tolist(), *(probes["rate"].tolist() if len(probes) else [])]
+    _level_axis(ax, test_type, levels, linear=True)
+    if len(probes) and len(set(levels)) > 8:
+        ax.xaxis.set_major_locator(MaxNLocator(8))
+    ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_yscale("log")
     ax.set_xlabel("offered requests/s (whole lab)")
     ax.set_ylabel("latency (ms), from each request's scheduled start")
@@ -535,6 +563,8 @@ def run_plots(
     samples: pd.DataFrame | None,
     order: Sequence[str] = (),
     scaleout: pd.DataFrame | None = None,
+    slo: pd.DataFrame | None = None,
+    p99_target_ms: float | None = None,
 ) -> list[Plot]:
     """Every plot a run's data allows; test types in ``order`` (the run's), then by name."""
     plots = []
@@ -547,7 +577,7 @@ def run_plots(
                 throughput_figure(summary, test_type, tidy),
             )
         )
-        hockey = open_loop_latency_figure(summary, str(test_type))
+        hockey = open_loop_latency_figure(summary, str(test_type), slo, p99_target_ms)
         if hockey is not None:
             plots.append(
                 Plot(

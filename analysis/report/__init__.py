@@ -22,7 +22,7 @@ from analysis.report.comparison import comparison_context
 from analysis.report.context import report_context, report_test_types
 from analysis.report.html import render
 from analysis.run import Run
-from analysis.slo import SLO_FILE
+from analysis.slo import SLO_FILE, slo_settings
 from analysis.summarize import SUMMARY_FILES, Summary
 
 REPORT_NAME = "report.html"
@@ -39,7 +39,16 @@ class RunReport:
 def run_report(run: Run, summary: Summary) -> RunReport:
     """The report of a summarized run; its links assume the run directory holds summarize's files."""
     order = report_test_types(run, summary.summary)
-    figures = run_plots(summary.tidy, summary.summary, summary.samples, order, summary.scaleout)
+    target = slo_settings(run.meta)
+    figures = run_plots(
+        summary.tidy,
+        summary.summary,
+        summary.samples,
+        order,
+        summary.scaleout,
+        summary.slo,
+        target[0] if target else None,
+    )
     plots = tuple(render_plot(plot) for plot in figures)
     written = (SLO_FILE,) if len(summary.slo) else ()
     present = frozenset({*(str(p) for p in run.files), *SUMMARY_FILES, *written})

@@ -20,10 +20,12 @@ import pytest
 
 from analysis.run import load_run
 from analysis.summarize import summarize
-from labcore import slo, sweep, test_types
+from labcore import slo
 from labcore.histogram import Histogram, merged
 from labcore.k6_report import reduce_file
 from labkit.processes import free_port, stop_process_group
+
+from ..sweep_plans import local_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_WRK_RUN = ROOT / "wrk_scripts" / "lab_wrk_run.py"
@@ -258,26 +260,12 @@ def test_an_open_loop_sweep_of_two_clients_is_analysed_with_their_histograms_mer
     t0 = int(time.time() * 1000) + 3000
     sweeps = []
     for client in ("client-a", "client-b"):
-        plan = sweep.plan(
-            specs=test_types.specs(),
-            settings=settings,
-            test_type="json",
+        plan = local_plan(
+            tmp_path / client / "open-two",  # each client host has its own results
+            stalling_server.rstrip("/"),
+            settings,
             framework="stall",
-            frameworks=["stall"],
-            framework_index=0,
-            types=["json"],
-            all_types=["json"],
-            ceiling=False,
-            run_id="open-two",
             client=client,
-            run_dir=str(tmp_path / client / "open-two"),  # each client host has its own results
-            scripts_dir=str(ROOT / "wrk_scripts"),
-            python=sys.executable,
-            base_url=stalling_server.rstrip("/"),
-            host_header="127.0.0.1",
-            vcpus=2,
-            wrk_timeout_s=2,
-            pause_s=0,
             t0_ms=t0,
             slack_s=1,
             clients=2,

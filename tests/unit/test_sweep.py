@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ import pytest
 
 from labcore import sweep, test_types
 from labcore.framework_record import ceiling_grades, framework_record
+
+from ..sweep_plans import local_plan
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "sweep"
@@ -164,28 +165,8 @@ def _server() -> Iterator[int]:
 
 
 def _local_plan(run_dir: Path, port: int, **changes: Any) -> dict[str, Any]:
-    return sweep.plan(
-        specs=SPECS,
-        settings=_settings(concurrency_levels=[2], duration_s=1, primer_concurrency=2),
-        test_type="json",
-        framework="hello",
-        frameworks=["hello"],
-        framework_index=0,
-        types=["json"],
-        all_types=["json"],
-        ceiling=False,
-        run_id=run_dir.name,
-        client="here",
-        run_dir=str(run_dir),
-        scripts_dir=str(REPO / "wrk_scripts"),
-        python=sys.executable,
-        base_url=f"http://127.0.0.1:{port}",
-        host_header="127.0.0.1",
-        vcpus=1,
-        wrk_timeout_s=2,
-        pause_s=0,
-        **changes,
-    )
+    settings = _settings(concurrency_levels=[2], duration_s=1, primer_concurrency=2)
+    return local_plan(run_dir, f"http://127.0.0.1:{port}", settings, **changes)
 
 
 def test_a_whole_sweep_with_real_wrk_then_a_resume_keeps_it(tmp_path: Path) -> None:
