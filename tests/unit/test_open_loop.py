@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from analysis.plots import run_plots
 from analysis.run import load_run
 from analysis.summarize import summarize
 from labcore import slo
@@ -408,3 +409,11 @@ def test_the_slo_search_finds_the_capacity_of_a_server_of_known_service_time_and
     assert set(frame["found"]) == {answer}
     assert summary.results["sloSearch"]["found"] == {"json": {"capacity": answer}}
     assert f"{answer} requests/s" in summary.text and "Highest offered rate with p99 <= 50 ms" in summary.text
+    # The probes are the type's latency-against-rate curve, beside the target.
+    plots = {
+        plot.name: plot
+        for plot in run_plots(summary.tidy, summary.summary, None, ["json"], None, frame, 50.0)
+    }
+    axes = plots["latency-rate-json"].figure.axes[0]
+    legend = axes.get_legend()
+    assert legend is not None and "p99 target 50 ms" in {text.get_text() for text in legend.get_texts()}
