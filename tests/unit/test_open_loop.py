@@ -371,28 +371,37 @@ def test_the_slo_search_finds_the_capacity_of_a_server_of_known_service_time_and
             dict(os.environ),
         )
         start = peak["requests"] / 2
-        probes: list[slo.Probe] = []
-        while (rate := slo.next_rate(probes, start_rps=start, max_steps=8, **target)) is not None:
-            samples = tmp_path / f"{rate}.csv.gz"
-            report = run_point(
-                tmp_path,
-                str(points / slo.stem(rate)),
-                {
-                    **base,
+
+        def search(*kept: str) -> list[slo.Probe]:
+            probes: list[slo.Probe] = []
+            while (rate := slo.next_rate(probes, start_rps=start, max_steps=8, **target)) is not None:
+                samples = tmp_path / f"{rate}.csv.gz"
+                meta = {
                     "phase": "slo",
                     "level": rate,
                     "offered_rps": rate,
                     "duration_s": 3,
                     "load_model": "open",
-                },
-                k6_command(k6, samples, OPEN_LOOP_JS),
-                open_loop_env(url, rate, 3, 300),
-                "--k6-samples",
-                str(samples),
-            )
-            probes.append(slo.probe_of(rate, [report]))
+                }
+                report = run_point(
+                    tmp_path,
+                    str(points / slo.stem(rate)),
+                    {**base, **meta},
+                    k6_command(k6, samples, OPEN_LOOP_JS),
+                    open_loop_env(url, rate, 3, 300),
+                    "--k6-samples",
+                    str(samples),
+                    *kept,
+                )
+                probes.append(slo.probe_of(rate, [report]))
+            return probes
+
+        probes = search()
     finally:
         stop_process_group(server)
+    # A resume keeps the finished probes (lab_wrk_run.py --skip-existing): with the server gone, the search
+    # replays the same rates from their saved reports, measures nothing and finds the same answer.
+    assert search("--skip-existing") == probes
     answer = slo.found(probes, **target)
     trail = [(p.rate, round(p.p99_ms, 1), p.passes(**target)) for p in probes]
     assert answer is not None and 0.9 * capacity <= answer <= 1.1 * capacity, (start, trail)
