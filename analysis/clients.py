@@ -32,7 +32,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from analysis.tidy import ERROR_COLUMNS, PERCENTILE_COLUMNS, with_load_model
+from analysis.tidy import ERROR_COLUMNS, PERCENTILE_COLUMNS, sum_or_nan, with_load_model
 from labcore import histogram
 
 POINT_KEYS = ["framework", "test_type", "level", "repeat"]
@@ -132,9 +132,9 @@ def merge_clients(
         bytes=("bytes", "sum"),
         latencyMax_ms=("latencyMax_ms", "max"),
         load_model=("load_model", "first"),
-        offered_rps=("offered_rps", lambda v: v.sum(min_count=1)),
-        achieved_rps=("achieved_rps", lambda v: v.sum(min_count=1)),
-        dropped_iterations=("dropped_iterations", lambda v: v.sum(min_count=1)),
+        offered_rps=("offered_rps", sum_or_nan),
+        achieved_rps=("achieved_rps", sum_or_nan),
+        dropped_iterations=("dropped_iterations", sum_or_nan),
         generator_behind=("generator_behind", "any"),
         **{column: (column, "sum") for column in ERROR_COLUMNS},
     )

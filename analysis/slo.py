@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.raw_files import RawPoint
+from analysis.raw_files import OpenLoop, RawPoint
+from analysis.wrk_report import WrkReport
 from labcore import slo
 
 SLO_FILE = "slo.csv"
@@ -45,27 +46,26 @@ def slo_settings(run_meta: Mapping[str, Any]) -> tuple[float, float] | None:
 def slo_probes(points: Sequence[RawPoint], run_meta: Mapping[str, Any]) -> pd.DataFrame:
     """slo.csv's frame (see the module docstring); empty without a search."""
     settings = slo_settings(run_meta)
-    probes = [p for p in points if p.meta.get("phase") == "slo" and p.open_loop is not None]
-    if settings is None or not probes:
+    groups: dict[tuple[str, str, int], list[tuple[WrkReport, OpenLoop]]] = {}
+    for point in points:
+        if point.meta.get("phase") == "slo" and point.open_loop is not None:
+            key = (str(point.meta["framework"]), str(point.meta["test_type"]), int(point.meta["level"]))
+            groups.setdefault(key, []).append((point.report, point.open_loop))
+    if settings is None or not groups:
         return pd.DataFrame(columns=list(SLO_COLUMNS))
     p99_ms, error_pct = settings
-    groups: dict[tuple[str, str, int], list[RawPoint]] = {}
-    for point in probes:
-        key = (str(point.meta["framework"]), str(point.meta["test_type"]), int(point.meta["level"]))
-        groups.setdefault(key, []).append(point)
     rows = []
     for (framework, test_type, rate), clients in sorted(groups.items()):
-        report = [c.report for c in clients]
         probe = slo.probe_from(
             rate,
-            (c.open_loop.histogram for c in clients if c.open_loop is not None),
-            requests=sum(r.requests for r in report),
+            (schedule.histogram for _, schedule in clients),
+            requests=sum(report.requests for report, _ in clients),
             errors=sum(
                 r.errors_connect + r.errors_read + r.errors_write + r.errors_timeout + r.errors_status
-                for r in report
+                for r, _ in clients
             ),
-            offered=sum(c.open_loop.offered_rps for c in clients if c.open_loop is not None),
-            achieved=sum(c.open_loop.achieved_rps for c in clients if c.open_loop is not None),
+            offered=sum(schedule.offered_rps for _, schedule in clients),
+            achieved=sum(schedule.achieved_rps for _, schedule in clients),
         )
         rows.append(
             {

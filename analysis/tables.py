@@ -15,7 +15,7 @@ Aggregation, from the tidy frame:
 A level with any error gets has_errors and a "errors: read=3 non2xx=10" flag: it is listed, never hidden.
 The level of an open-loop row is the offered rate of the whole lab (level_name "offered_rps"); offered_rps,
 achieved_rps are means over repeats, dropped_iterations a sum, and a "generator behind" flag says when the
-load generator did not keep its schedule (analysis.tidy, BEHIND_SHARE).
+load generator did not keep its schedule (labcore.k6_report.fell_behind).
 Pipelined points have no per-request latency (see analysis.tidy): the tables show "n/a (pipelined)".
 """
 
@@ -30,7 +30,7 @@ import pandas as pd
 from analysis import balance, resources
 from analysis.ceiling import ceiling_fractions
 from analysis.stats import repeat_statistics
-from analysis.tidy import ERROR_COLUMNS, with_load_model
+from analysis.tidy import ERROR_COLUMNS, sum_or_nan, with_load_model
 from analysis.units import format_latency_ms
 from labcore import test_types
 
@@ -120,11 +120,6 @@ def _flags(row: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def _sum_or_nan(values: pd.Series) -> float:
-    total = values.sum(min_count=1)
-    return math.nan if pd.isna(total) else float(total)
-
-
 def _with_union_latency(per_repeat: pd.DataFrame, union: pd.DataFrame | None) -> pd.DataFrame:
     """Each repeat's latency from the merged clients where analysis.clients could merge them."""
     latency = ["latencyAvg_ms", *SUMMARY_PERCENTILES]
@@ -158,9 +153,9 @@ def build_summary(tidy: pd.DataFrame, union: pd.DataFrame | None = None) -> pd.D
         latencyAvg_ms=("latencyAvg_ms", "max"),
         latencyMax_ms=("latencyMax_ms", "max"),
         load_model=("load_model", "first"),
-        offered_rps=("offered_rps", _sum_or_nan),
-        achieved_rps=("achieved_rps", _sum_or_nan),
-        dropped_iterations=("dropped_iterations", _sum_or_nan),
+        offered_rps=("offered_rps", sum_or_nan),
+        achieved_rps=("achieved_rps", sum_or_nan),
+        dropped_iterations=("dropped_iterations", sum_or_nan),
         generator_behind=("generator_behind", "any"),
         **{c: (c, "max") for c in SUMMARY_PERCENTILES},
         **{c: (c, "sum") for c in ERROR_COLUMNS},
@@ -181,7 +176,7 @@ def build_summary(tidy: pd.DataFrame, union: pd.DataFrame | None = None) -> pd.D
         load_model=("load_model", "first"),
         offered_rps=("offered_rps", "mean"),
         achieved_rps=("achieved_rps", "mean"),
-        dropped_iterations=("dropped_iterations", _sum_or_nan),
+        dropped_iterations=("dropped_iterations", sum_or_nan),
         generator_behind=("generator_behind", "any"),
         **{c: (c, "median") for c in SUMMARY_PERCENTILES},
         **{c: (c, "sum") for c in ERROR_COLUMNS},

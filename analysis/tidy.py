@@ -15,7 +15,7 @@ Columns
   load model    load_model (closed: wrk's connections; open: k6's offered rate, docs/load-generators.md); for
                 open-loop points only: offered_rps (this client's share of the level's rate), achieved_rps
                 (requests started on schedule per configured second), dropped_iterations (due while every
-                VU waited: never sent), generator_behind (achieved under BEHIND_SHARE of offered: the
+                VU waited: never sent), generator_behind (labcore.k6_report.fell_behind: the
                 server answered too slowly for the client's VUs, or the client ran out of CPU; the level's
                 latencies leave out what was never sent). For an open-loop point the level is the offered
                 rate of the whole lab, the concurrency the client's VUs, and the latencies count from each
@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.raw_files import RawPoint
-from labcore.k6_report import BEHIND_SHARE
+from labcore.k6_report import fell_behind
 
 PERCENTILE_COLUMNS = {
     "50": "p50_ms",
@@ -166,7 +166,7 @@ def _row(point: RawPoint, default_run_id: str | None) -> dict[str, Any]:
         "offered_rps": schedule.offered_rps if schedule else math.nan,
         "achieved_rps": schedule.achieved_rps if schedule else math.nan,
         "dropped_iterations": schedule.dropped_iterations if schedule else None,
-        "generator_behind": bool(schedule and schedule.achieved_rps < BEHIND_SHARE * schedule.offered_rps),
+        "generator_behind": bool(schedule and fell_behind(schedule.achieved_rps, schedule.offered_rps)),
         "totalRequests": requests,
         "requestsPerSecond": requests / duration_s if duration_s > 0 else math.nan,
         "latencyAvg_ms": latency_ms(report.latency_mean_us),
@@ -227,6 +227,12 @@ def with_load_model(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every load-model column, the missing ones filled as a closed-loop run's."""
     missing = {c: v for c, v in CLOSED_LOOP_DEFAULTS.items() if c not in frame.columns}
     return frame.assign(**missing) if missing else frame
+
+
+def sum_or_nan(values: pd.Series) -> float:
+    """A sum over rows that are all empty is empty (NaN), not 0: the open-loop columns of closed points."""
+    total = values.sum(min_count=1)
+    return math.nan if pd.isna(total) else float(total)
 
 
 def schedule_warnings(tidy: pd.DataFrame) -> list[str]:

@@ -41,6 +41,11 @@ STATUS_CODES = range(1400, 1600)
 BEHIND_SHARE = 0.98
 
 
+def fell_behind(achieved_rps: float, offered_rps: float) -> bool:
+    """Whether a point's generator did not keep its schedule (see BEHIND_SHARE)."""
+    return achieved_rps < BEHIND_SHARE * offered_rps
+
+
 class K6ReportError(ValueError):
     """The stream is not k6's CSV output; the message says what is missing."""
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from labcore.histogram import Histogram, merged
-from labcore.k6_report import BEHIND_SHARE
+from labcore.k6_report import fell_behind
 
 GROWTH = 1.5
 PRECISION = 0.02
@@ -101,7 +101,7 @@ def probe_from(
         rate=int(rate),
         p99_ms=union.percentile(99) / 1000 if union.total else math.inf,
         error_pct=100.0 * errors / requests if requests else 100.0,
-        behind=achieved < BEHIND_SHARE * offered,
+        behind=fell_behind(achieved, offered),
     )
 
 
